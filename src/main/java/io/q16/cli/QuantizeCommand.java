@@ -1,0 +1,125 @@
+package io.q16.cli;
+
+import io.q16.Errors;
+import io.q16.Units;
+import io.q16.format.Manifest;
+import io.q16.quant.NanPolicy;
+import io.q16.quant.Scheme;
+import io.q16.spark.QuantizeJob;
+import io.q16.spark.Sessions;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code q16 quantize MODEL --out DIR}. */
+@Command(
+    name = "quantize",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Convert every float tensor of MODEL (F32, F16, BF16, F64) to int16: Parquet shards under",
+      "DIR/shards and DIR/manifest.json, written last. Integer tensors are listed as skipped.",
+      "DIR appears whole or not at all: a previous Q16 output there is replaced only once the",
+      "new one is complete; a directory that is not a Q16 output is never touched.",
+    })
+final class QuantizeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin ConfigOption config;
+
+  @Parameters(paramLabel = "MODEL", description = "A .safetensors file, a *.safetensors.index.json, or a directory holding one.")
+  String model;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (any Hadoop path).")
+  String out;
+
+  @Option(names = "--scheme", paramLabel = "NAME", defaultValue = "symmetric",
+      description = "symmetric (scale = 2T/65535, codes -32768..32767; PyTorch), symmetric-restricted"
+          + " (T/32767, -32767..32767; ONNX Runtime, TensorRT) or asymmetric (integer zero point)."
+          + " Default: ${DEFAULT-VALUE}.")
+  String scheme;
+
+  @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
+      description = "error: refuse a tensor holding NaN, naming it and the count; zero: map NaN to 0 and"
+          + " count it. Default: ${DEFAULT-VALUE}.")
+  String nan;
+
+  @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16",
+      description = "Source bytes per chunk, the unit of executor work and memory (fractions allowed)."
+          + " Default: ${DEFAULT-VALUE}.")
+  double chunkMb;
+
+  @Option(names = "--shard-mb", paramLabel = "MiB", defaultValue = "128",
+      description = "Target int16 bytes per output shard (one Spark task each). Default: ${DEFAULT-VALUE}.")
+  double shardMb;
+
+  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",
+      description = "Tasks of the statistics pass; 0 picks three per core. Default: ${DEFAULT-VALUE}.")
+  int partitions;
+
+  @Option(names = "--compression", paramLabel = "CODEC", defaultValue = "snappy",
+      description = "Parquet codec: none, snappy, zstd, gzip, lz4. Default: ${DEFAULT-VALUE}.")
+  String compression;
+
+  @Override
+  public Integer call() throws Exception {
+    QuantizeJob.Options o = new QuantizeJob.Options(
+        model, out, parse(() -> Scheme.parse(scheme)), parse(() -> NanPolicy.parse(nan)),
+        mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression));
+    PrintWriter w = spec.commandLine().getOut();
+    QuantizeJob.Result r = QuantizeJob.run(Sessions.get("q16 quantize"), o, System.err);
+    printSummary(r, w);
+    return 0;
+  }
+
+  private void printSummary(QuantizeJob.Result r, PrintWriter w) {
+    Manifest m = r.manifest();
+    Manifest.Totals t = m.totals();
+    long shardBytes = m.shards().stream().mapToLong(Manifest.Shard::bytes).sum();
+    w.printf(Locale.ROOT, "q16 quantize: done in %.1fs (plan %.1fs, stats %.1fs, quantize %.1fs, commit %.1fs)%n",
+        r.totalSeconds(), r.planSeconds(), r.statsSeconds(), r.quantizeSeconds(), r.commitSeconds());
+    w.printf(Locale.ROOT, "  model       %s (%d file%s, %s of tensors)%n", model, m.source().files().size(),
+        m.source().files().size() == 1 ? "" : "s", Units.bytes(t.sourceBytes()));
+    w.printf(Locale.ROOT, "  output      %s (%s, %d shard%s, %s)%n", out, Manifest.FILE_NAME, m.shards().size(),
+        m.shards().size() == 1 ? "" : "s", Units.bytes(shardBytes));
+    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, per tensor, min/max), %d skipped%n",
+        t.quantized(), m.config().scheme(), t.skipped());
+    w.printf(Locale.ROOT, "  elements    %,d  (clipped %,d)%n", t.elements(), t.clipped());
+    w.printf(Locale.ROOT, "  throughput  %s/s of input end to end%n",
+        Units.bytes((long) (t.sourceBytes() / Math.max(1e-9, r.totalSeconds()))));
+    long nan = m.tensors().stream().filter(e -> e.nan() != null).mapToLong(Manifest.TensorEntry::nan).sum();
+    if (nan > 0) {
+      w.printf(Locale.ROOT, "  NaN         %,d values mapped to 0 (--nan zero)%n", nan);
+    }
+    w.printf(Locale.ROOT, "  next        jobs/q16 verify %s%n", out);
+  }
+
+  static long mib(String option, double mb) {
+    if (!(mb > 0) || mb > 1 << 20) {
+      throw Errors.usage(option + " " + mb + " is not a size in MiB between 0 and 1048576");
+    }
+    return Math.max(1, (long) (mb * (1 << 20)));
+  }
+
+  private static String codec(String c) {
+    String lower = c.toLowerCase(Locale.ROOT);
+    return switch (lower) {
+      case "none", "uncompressed" -> "none";
+      case "snappy", "zstd", "gzip", "lz4" -> lower;
+      default -> throw Errors.usage("unknown --compression '" + c + "' (none, snappy, zstd, gzip, lz4)");
+    };
+  }
+
+  private static <T> T parse(java.util.function.Supplier<T> s) {
+    try {
+      return s.get();
+    } catch (IllegalArgumentException e) {
+      throw Errors.usage(e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package io.q16.format;
+
+import java.io.Closeable;
+import java.io.IOException;
+
+/** A file opened for positioned reads: the only way format readers see bytes. */
+public interface ByteSource extends Closeable {
+  /** The path as the user gave it, for messages. */
+  String path();
+
+  /** The file's size in bytes. */
+  long size();
+
+  /**
+   * Reads exactly {@code len} bytes starting at {@code position} into {@code buf[off..]}; the
+   * caller has checked the range against {@link #size()}, so a short read is an I/O error.
+   */
+  void readFully(long position, byte[] buf, int off, int len) throws IOException;
+}

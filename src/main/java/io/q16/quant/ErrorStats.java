@@ -1,0 +1,161 @@
+package io.q16.quant;
+
+import java.io.Serializable;
+
+/**
+ * Mergeable error statistics of x̂ against x: max |x - x̂|, MSE, SQNR, cosine, and how many values
+ * broke the round-trip bound.
+ *
+ * <p>Only pairs with finite x enter the sums; non-finite x are counted apart. Sums are in double;
+ * merging partial sums is exact up to double rounding, so figures may differ in the last bits
+ * between chunkings (they are a report, not part of the output's identity).
+ */
+public final class ErrorStats implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private long count;
+  private long nonFinite;
+  private long clipped;
+  private long boundViolations;
+  private double sumX2;
+  private double sumE2;
+  private double sumXY;
+  private double sumY2;
+  private double maxAbsErr;
+  private double maxErrOverHalfScale;
+
+  /**
+   * Adds the pairs (x[i], x̂[i]) for i in [off, off+n). A pair whose code was not clipped must
+   * satisfy |x - x̂| ≤ scale/2 + 2^-24·(|x| + |x̂|): scale/2 from rounding to the nearest code, the
+   * rest from the float32 rounding of x / scale and of (q - zp) · scale. Clipped pairs (the rounded
+   * code fell outside [qmin, qmax]) are counted and kept out of the bound.
+   */
+  public ErrorStats update(float[] x, float[] xhat, int off, int n, QuantParams p) {
+    java.util.Objects.checkFromIndexSize(off, n, x.length);
+    java.util.Objects.checkFromIndexSize(off, n, xhat.length);
+    final float scale = p.scale();
+    final double half = scale / 2.0;
+    final double lo = p.qmin();
+    final double hi = p.qmax();
+    final double zp = p.zeroPoint();
+    for (int i = off, end = off + n; i < end; i++) {
+      float xv = x[i];
+      float yv = xhat[i];
+      if (!(xv - xv == 0f)) {
+        nonFinite++;
+        continue;
+      }
+      double e = (double) xv - (double) yv; // exact: both are float32
+      double ae = Math.abs(e);
+      count++;
+      sumX2 += (double) xv * xv;
+      sumE2 += e * e;
+      sumXY += (double) xv * yv;
+      sumY2 += (double) yv * yv;
+      if (ae > maxAbsErr) {
+        maxAbsErr = ae;
+      }
+      double r = Math.rint(xv / scale) + zp;
+      if (r > hi || r < lo) {
+        clipped++;
+        continue;
+      }
+      if (ae / half > maxErrOverHalfScale) {
+        maxErrOverHalfScale = ae / half;
+      }
+      if (ae > half + 0x1p-24 * (Math.abs(xv) + Math.abs(yv))) {
+        boundViolations++;
+      }
+    }
+    return this;
+  }
+
+  public ErrorStats merge(ErrorStats o) {
+    count += o.count;
+    nonFinite += o.nonFinite;
+    clipped += o.clipped;
+    boundViolations += o.boundViolations;
+    sumX2 += o.sumX2;
+    sumE2 += o.sumE2;
+    sumXY += o.sumXY;
+    sumY2 += o.sumY2;
+    maxAbsErr = Math.max(maxAbsErr, o.maxAbsErr);
+    maxErrOverHalfScale = Math.max(maxErrOverHalfScale, o.maxErrOverHalfScale);
+    return this;
+  }
+
+  /** Finite values compared. */
+  public long count() {
+    return count;
+  }
+
+  public long nonFinite() {
+    return nonFinite;
+  }
+
+  /** Finite values whose code was clipped (outside the bound by design). */
+  public long clipped() {
+    return clipped;
+  }
+
+  /** Unclipped values farther from x than the bound allows: must be zero. */
+  public long boundViolations() {
+    return boundViolations;
+  }
+
+  public double maxAbsErr() {
+    return maxAbsErr;
+  }
+
+  /** Largest |x - x̂| / (scale/2) over unclipped values: at most 1 up to float32 rounding. */
+  public double maxErrOverHalfScale() {
+    return maxErrOverHalfScale;
+  }
+
+  public double mse() {
+    return count == 0 ? 0 : sumE2 / count;
+  }
+
+  /** 10·log10(Σx² / Σ(x - x̂)²) in dB; +Inf for an exact round trip, NaN for an all-zero x. */
+  public double sqnrDb() {
+    if (sumE2 == 0) {
+      return sumX2 == 0 ? Double.NaN : Double.POSITIVE_INFINITY;
+    }
+    return 10 * Math.log10(sumX2 / sumE2);
+  }
+
+  /** Cosine similarity of x and x̂; 1 when both are all zero. */
+  public double cosine() {
+    if (sumX2 == 0 && sumY2 == 0) {
+      return 1;
+    }
+    if (sumX2 == 0 || sumY2 == 0) {
+      return 0;
+    }
+    return sumXY / Math.sqrt(sumX2 * sumY2);
+  }
+
+  /** Raw sums, for shipping partial statistics between JVMs as plain fields. */
+  public double[] sums() {
+    return new double[] {sumX2, sumE2, sumXY, sumY2, maxAbsErr, maxErrOverHalfScale};
+  }
+
+  public long[] counts() {
+    return new long[] {count, nonFinite, clipped, boundViolations};
+  }
+
+  public static ErrorStats of(long[] counts, double[] sums) {
+    ErrorStats s = new ErrorStats();
+    s.count = counts[0];
+    s.nonFinite = counts[1];
+    s.clipped = counts[2];
+    s.boundViolations = counts[3];
+    s.sumX2 = sums[0];
+    s.sumE2 = sums[1];
+    s.sumXY = sums[2];
+    s.sumY2 = sums[3];
+    s.maxAbsErr = sums[4];
+    s.maxErrOverHalfScale = sums[5];
+    return s;
+  }
+}

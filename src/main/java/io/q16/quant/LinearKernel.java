@@ -1,0 +1,57 @@
+package io.q16.quant;
+
+import java.util.Objects;
+
+/**
+ * The int16 linear quantization kernels: allocation-free loops over primitive arrays.
+ *
+ * <p>Arithmetic (DESIGN.md §3): {@code x / scale} is a float32 division by the stored scale, then
+ * round half to even ({@link Math#rint}), plus the zero point, then clamp to [qmin, qmax]. A code
+ * whose rounded value fell outside [qmin, qmax] counts as clipped; ±Inf saturate and count as
+ * clipped; NaN becomes the code of 0.0 (the zero point) and does not count (the caller's NaN
+ * policy has already refused or accepted it).
+ */
+public final class LinearKernel {
+  private LinearKernel() {}
+
+  /**
+   * Quantizes {@code x[xOff..xOff+n)} into {@code q[qOff..qOff+n)}.
+   *
+   * @return the number of clipped values
+   */
+  public static long quantize(float[] x, int xOff, short[] q, int qOff, int n, QuantParams p) {
+    Objects.checkFromIndexSize(xOff, n, x.length);
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    final float scale = p.scale();
+    final double zp = p.zeroPoint();
+    final double lo = p.qmin();
+    final double hi = p.qmax();
+    long clipped = 0;
+    for (int i = 0; i < n; i++) {
+      float v = x[xOff + i] / scale;
+      double r = Math.rint(v) + zp;
+      if (r > hi) {
+        r = hi;
+        clipped++;
+      } else if (r < lo) {
+        r = lo;
+        clipped++;
+      } else if (r != r) {
+        r = zp;
+      }
+      q[qOff + i] = (short) (int) r;
+    }
+    return clipped;
+  }
+
+  /** Dequantizes {@code q[qOff..qOff+n)} into {@code x[xOff..xOff+n)}: (q - zp) · scale in float32. */
+  public static void dequantize(short[] q, int qOff, float[] x, int xOff, int n, QuantParams p) {
+    Objects.checkFromIndexSize(xOff, n, x.length);
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    final float scale = p.scale();
+    final int zp = p.zeroPoint();
+    for (int i = 0; i < n; i++) {
+      x[xOff + i] = (float) (q[qOff + i] - zp) * scale;
+    }
+  }
+}

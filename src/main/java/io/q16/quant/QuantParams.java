@@ -1,0 +1,52 @@
+package io.q16.quant;
+
+import java.io.Serializable;
+
+/**
+ * The parameters of one linear quantizer: q = clamp(rint(x / scale) + zeroPoint, qmin, qmax) and
+ * x̂ = (q - zeroPoint) · scale, all in float32 with the stored float32 scale.
+ */
+public record QuantParams(float scale, int zeroPoint, int qmin, int qmax) implements Serializable {
+
+  /**
+   * Parameters of {@code scheme} for finite values in [min, max] with clipping threshold
+   * {@code threshold} (T; max|x| for min/max calibration).
+   *
+   * <p>Exactly as DESIGN.md §3: scale computed in double and stored as float32; the zero point
+   * computed in double from the stored scale, rounded half to even and clamped. A range that holds
+   * only zero (or no finite value) gets scale 1.0, so zero round-trips exactly and nothing divides
+   * by zero (asymmetric: zero point qmin, from the same formula). A scale that would underflow float32 becomes the smallest subnormal.
+   */
+  public static QuantParams of(Scheme scheme, float min, float max, float threshold) {
+    int qmin = scheme.qmin();
+    int qmax = scheme.qmax();
+    switch (scheme) {
+      case SYMMETRIC, SYMMETRIC_RESTRICTED -> {
+        double t = Math.abs((double) threshold);
+        if (!(t > 0) || Double.isInfinite(t)) {
+          return new QuantParams(1f, 0, qmin, qmax);
+        }
+        double scale = scheme == Scheme.SYMMETRIC ? 2 * t / 65535.0 : t / 32767.0;
+        return new QuantParams(storedScale(scale), 0, qmin, qmax);
+      }
+      case ASYMMETRIC -> {
+        double rmin = Math.min((double) min, 0.0);
+        double rmax = Math.max((double) max, 0.0);
+        // All zero (or nothing finite): scale 1, and the zero point still follows the formula
+        // (qmin), so 0.0 round-trips exactly like every other tensor's.
+        float scale = rmax - rmin > 0 && !Double.isInfinite(rmax - rmin)
+            ? storedScale((rmax - rmin) / 65535.0)
+            : 1f;
+        double zp = Math.rint(qmin - rmin / (double) scale);
+        int zeroPoint = (int) Math.max(qmin, Math.min(qmax, zp));
+        return new QuantParams(scale, zeroPoint, qmin, qmax);
+      }
+      default -> throw new AssertionError(scheme);
+    }
+  }
+
+  private static float storedScale(double scale) {
+    float f = (float) scale;
+    return f > 0 ? f : Float.MIN_VALUE;
+  }
+}

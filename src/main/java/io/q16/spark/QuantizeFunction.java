@@ -1,0 +1,87 @@
+package io.q16.spark;
+
+import io.q16.quant.LinearKernel;
+import io.q16.quant.QuantParams;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.zip.CRC32C;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.util.CollectionAccumulator;
+
+/**
+ * Executor side of the quantize pass: one task per shard, reading its chunks one at a time and
+ * emitting one row of int16 codes per chunk into Spark's Parquet writer. Rows are produced
+ * lazily, so a task holds one chunk at a time (plus what the writer buffers for a row group).
+ */
+final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
+  private static final long serialVersionUID = 1L;
+  private static final VarHandle SHORT_LE =
+      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+
+  private final Broadcast<HadoopConf> conf;
+  private final Broadcast<QuantParams[]> params;
+  private final CollectionAccumulator<ChunkOutcome> outcomes;
+
+  QuantizeFunction(
+      Broadcast<HadoopConf> conf,
+      Broadcast<QuantParams[]> params,
+      CollectionAccumulator<ChunkOutcome> outcomes) {
+    this.conf = conf;
+    this.params = params;
+    this.outcomes = outcomes;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<ShardTask> shards) {
+    if (!shards.hasNext()) {
+      return Collections.emptyIterator();
+    }
+    Iterator<ChunkTask> chunks = shards.next().getChunks().iterator();
+    if (shards.hasNext()) {
+      throw new IllegalStateException("a quantize partition must hold exactly one shard");
+    }
+    ChunkSource source = new ChunkSource(conf.value().get());
+    TaskContext ctx = TaskContext.get();
+    if (ctx != null) {
+      ctx.addTaskCompletionListener((TaskContext c) -> source.close());
+    }
+    QuantParams[] byTensor = params.value();
+    CRC32C crc = new CRC32C();
+    return new Iterator<>() {
+      private short[] codes = new short[0];
+
+      @Override
+      public boolean hasNext() {
+        return chunks.hasNext();
+      }
+
+      @Override
+      public Row next() {
+        ChunkTask task = chunks.next();
+        int n = task.getCount();
+        float[] x = source.readFloats(task);
+        if (codes.length < n) {
+          codes = new short[n];
+        }
+        long clipped = LinearKernel.quantize(x, 0, codes, 0, n, byTensor[task.getTensorId()]);
+        // A fresh array per row: the writer may still reference the previous one.
+        byte[] out = new byte[2 * n];
+        for (int i = 0; i < n; i++) {
+          SHORT_LE.set(out, 2 * i, codes[i]);
+        }
+        crc.reset();
+        crc.update(out);
+        outcomes.add(new ChunkOutcome(task.getId(), clipped, (int) crc.getValue()));
+        return RowFactory.create(
+            task.getTensor(), task.getChunk(), task.getElemOffset(), n, out, null, null);
+      }
+    };
+  }
+}

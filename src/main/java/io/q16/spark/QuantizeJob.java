@@ -1,0 +1,434 @@
+package io.q16.spark;
+
+import io.q16.Errors;
+import io.q16.Units;
+import io.q16.calib.RangeStats;
+import io.q16.format.Crc32c;
+import io.q16.format.Manifest;
+import io.q16.format.Model;
+import io.q16.format.ModelReader;
+import io.q16.fs.OutputDir;
+import io.q16.quant.NanPolicy;
+import io.q16.quant.QuantParams;
+import io.q16.quant.Scheme;
+import io.q16.tensor.Chunk;
+import io.q16.tensor.DType;
+import io.q16.tensor.Plan;
+import io.q16.tensor.TensorInfo;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.CollectionAccumulator;
+
+/**
+ * {@code q16 quantize}: plan on the driver from headers, statistics on executors, parameters on
+ * the driver, int16 shards on executors through Spark's writer, and the manifest last.
+ */
+public final class QuantizeJob {
+  public static final String VERSION = "0.1.0";
+  static final String SHARDS_DIR = "shards";
+  static final Encoder<ChunkTask> CHUNK_TASK = Encoders.bean(ChunkTask.class);
+  static final Encoder<ShardTask> SHARD_TASK = Encoders.bean(ShardTask.class);
+  static final Encoder<ChunkStats> CHUNK_STATS = Encoders.bean(ChunkStats.class);
+  private static final Pattern PART_FILE = Pattern.compile("part-(\\d+)-.*\\.parquet");
+
+  /** What to quantize and how. */
+  public record Options(
+      String model,
+      String out,
+      Scheme scheme,
+      NanPolicy nanPolicy,
+      long chunkBytes,
+      long shardBytes,
+      int partitions,
+      String compression) {}
+
+  /** The committed manifest and where the time went. */
+  public record Result(Manifest manifest, double planSeconds, double statsSeconds, double quantizeSeconds, double commitSeconds) {
+    public double totalSeconds() {
+      return planSeconds + statsSeconds + quantizeSeconds + commitSeconds;
+    }
+  }
+
+  private final SparkSession spark;
+  private final JavaSparkContext jsc;
+  private final Options options;
+  private final PrintStream progress;
+
+  private QuantizeJob(SparkSession spark, Options options, PrintStream progress) {
+    this.spark = spark;
+    this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    this.options = options;
+    this.progress = progress;
+  }
+
+  /** Runs the whole job; on any failure nothing is left at {@code options.out()} but what was there. */
+  public static Result run(SparkSession spark, Options options, PrintStream progress) throws IOException {
+    return new QuantizeJob(spark, options, progress).run();
+  }
+
+  private Result run() throws IOException {
+    long t0 = System.nanoTime();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Model model = ModelReader.read(options.model(), conf);
+    List<TensorInfo> toQuantize = new ArrayList<>();
+    for (TensorInfo t : model.tensors()) {
+      switch (t.dtype().kind()) {
+        case FLOAT -> toQuantize.add(t);
+        case INTEGER -> { }
+        case UNSUPPORTED -> throw Errors.badTensor(
+            t.file(), t.name(),
+            "dtype " + t.dtype() + " cannot be quantized to int16 (an 8-bit float holds less than int16 codes)");
+      }
+    }
+    Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes());
+    String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
+        + UUID.randomUUID().toString().substring(0, 8);
+    progress.printf("[plan] %s: %d tensors (%d to quantize), %s, %d chunks, %d shards%n",
+        options.model(), model.tensors().size(), toQuantize.size(), Units.bytes(model.totalBytes()),
+        plan.chunks().size(), plan.shardCount());
+
+    try (OutputDir out = OutputDir.create(options.out(), conf, runId)) {
+      Broadcast<HadoopConf> hadoopConf = jsc.broadcast(new HadoopConf(conf));
+      long t1 = System.nanoTime();
+      TensorStats[] stats = statsPass(plan, hadoopConf);
+      checkNan(plan, stats);
+      QuantParams[] params = new QuantParams[plan.tensors().size()];
+      for (int t = 0; t < params.length; t++) {
+        RangeStats r = stats[t].range;
+        params[t] = QuantParams.of(options.scheme(), r.min(), r.max(), r.absmax());
+      }
+      long t2 = System.nanoTime();
+      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, params, out);
+      long t3 = System.nanoTime();
+      List<Manifest.Shard> shards = commitShards(plan, out, hadoopConf);
+      Manifest manifest = manifest(model, plan, stats, params, outcomes, shards);
+      out.writeAtomically(Manifest.FILE_NAME, manifest.toJson());
+      out.commit();
+      long t4 = System.nanoTime();
+      return new Result(manifest, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
+    }
+  }
+
+  /** Merged statistics of one tensor. */
+  private static final class TensorStats {
+    final RangeStats range = new RangeStats();
+    int crc;
+    long crcBytes;
+  }
+
+  private TensorStats[] statsPass(Plan plan, Broadcast<HadoopConf> conf) {
+    List<ChunkTask> tasks = new ArrayList<>(plan.chunks().size());
+    for (int i = 0; i < plan.chunks().size(); i++) {
+      tasks.add(ChunkTask.of(plan, i));
+    }
+    int partitions = statsPartitions(plan);
+    List<ChunkStats> rows;
+    try (Progress p = progressOf("stats", plan, contiguousSlices(plan.chunks().size(), partitions))) {
+      Dataset<ChunkTask> ds = spark.createDataset(jsc.parallelize(tasks, Math.max(1, partitions)).rdd(), CHUNK_TASK);
+      rows = ds.mapPartitions(new StatsFunction(conf), CHUNK_STATS).collectAsList();
+    }
+    ChunkStats[] byId = new ChunkStats[plan.chunks().size()];
+    for (ChunkStats s : rows) {
+      byId[s.getId()] = s;
+    }
+    TensorStats[] out = new TensorStats[plan.tensors().size()];
+    for (int t = 0; t < out.length; t++) {
+      out[t] = new TensorStats();
+    }
+    // Chunk order: merging min/max/counts is exact in any order; CRCs must combine in order.
+    for (int i = 0; i < byId.length; i++) {
+      Chunk c = plan.chunks().get(i);
+      TensorStats ts = out[c.tensor()];
+      ts.range.merge(byId[i].range());
+      long len = plan.sourceBytes(c);
+      ts.crc = ts.crcBytes == 0 ? byId[i].getCrc32c() : Crc32c.combine(ts.crc, byId[i].getCrc32c(), len);
+      ts.crcBytes += len;
+    }
+    return out;
+  }
+
+  private int statsPartitions(Plan plan) {
+    if (options.partitions() > 0) {
+      return Math.min(options.partitions(), Math.max(1, plan.chunks().size()));
+    }
+    // A few tasks per core balances uneven chunks without drowning in task overhead.
+    return Math.max(1, Math.min(plan.chunks().size(), 3 * spark.sparkContext().defaultParallelism()));
+  }
+
+  private void checkNan(Plan plan, TensorStats[] stats) {
+    if (options.nanPolicy() != NanPolicy.ERROR) {
+      return;
+    }
+    int bad = 0;
+    TensorInfo first = null;
+    long firstCount = 0;
+    for (int t = 0; t < stats.length; t++) {
+      if (stats[t].range.nan() > 0) {
+        if (first == null) {
+          first = plan.tensors().get(t);
+          firstCount = stats[t].range.nan();
+        }
+        bad++;
+      }
+    }
+    if (first != null) {
+      throw Errors.badTensor(
+          first.file(), first.name(),
+          firstCount + " NaN value" + (firstCount == 1 ? "" : "s")
+              + (bad > 1 ? " (and " + (bad - 1) + " more tensor" + (bad > 2 ? "s" : "") + " with NaN)" : "")
+              + "; refusing to quantize (--nan zero maps NaN to 0 and counts them)");
+    }
+  }
+
+  private ChunkOutcome[] quantizePass(
+      Plan plan, Broadcast<HadoopConf> conf, QuantParams[] params, OutputDir out) {
+    ChunkOutcome[] byId = new ChunkOutcome[plan.chunks().size()];
+    if (plan.shardCount() == 0) {
+      return byId;
+    }
+    List<List<ChunkTask>> perShard = new ArrayList<>();
+    for (int s = 0; s < plan.shardCount(); s++) {
+      perShard.add(new ArrayList<>());
+    }
+    for (int i = 0; i < plan.chunks().size(); i++) {
+      perShard.get(plan.chunks().get(i).shard()).add(ChunkTask.of(plan, i));
+    }
+    List<ShardTask> shards = new ArrayList<>();
+    for (int s = 0; s < perShard.size(); s++) {
+      shards.add(new ShardTask(s, perShard.get(s)));
+    }
+    CollectionAccumulator<ChunkOutcome> acc = spark.sparkContext().collectionAccumulator("q16 chunk outcomes");
+    Broadcast<QuantParams[]> bparams = jsc.broadcast(params);
+    long rowGroupBytes = Math.max(1L << 20, 4 * 2 * (plan.chunkBytes() / 2));
+    int[][] slices = new int[plan.shardCount()][];
+    for (int s = 0; s < slices.length; s++) {
+      slices[s] = perShard.get(s).stream().mapToInt(ChunkTask::getId).toArray();
+    }
+    try (Progress p = progressOf("quantize", plan, slices)) {
+      // One partition per shard: parallelize slices n elements into n partitions of one.
+      Dataset<ShardTask> ds = spark.createDataset(jsc.parallelize(shards, shards.size()).rdd(), SHARD_TASK);
+      Dataset<Row> rows = ds.mapPartitions(new QuantizeFunction(conf, bparams, acc), Encoders.row(ShardSchema.SCHEMA));
+      rows.write()
+          .option("compression", options.compression())
+          // Row groups of a few chunks keep the writer's buffer, and a reader's, O(chunk).
+          .option("parquet.block.size", Long.toString(rowGroupBytes))
+          // Dictionaries cannot help int16 payloads and would be built, then dropped, per chunk.
+          .option("parquet.enable.dictionary", "false")
+          .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+          .parquet(new Path(out.staging(), SHARDS_DIR).toString());
+    }
+    for (ChunkOutcome o : acc.value()) {
+      byId[o.id()] = o; // a retried task reports the same outcome again: same id, same values
+    }
+    for (int i = 0; i < byId.length; i++) {
+      if (byId[i] == null) {
+        throw new IllegalStateException("chunk " + i + " reported no outcome");
+      }
+    }
+    return byId;
+  }
+
+  /** Gives Spark's part files their plan names and checksums them on executors. */
+  private List<Manifest.Shard> commitShards(Plan plan, OutputDir out, Broadcast<HadoopConf> conf)
+      throws IOException {
+    if (plan.shardCount() == 0) {
+      return List.of();
+    }
+    FileSystem fs = out.fileSystem();
+    Path dir = new Path(out.staging(), SHARDS_DIR);
+    Map<Integer, Path> parts = new TreeMap<>();
+    for (FileStatus s : fs.listStatus(dir)) {
+      String name = s.getPath().getName();
+      Matcher m = PART_FILE.matcher(name);
+      if (m.matches()) {
+        if (parts.put(Integer.parseInt(m.group(1)), s.getPath()) != null) {
+          throw new IllegalStateException("two part files for partition " + m.group(1) + " in " + dir);
+        }
+      } else if (name.endsWith(".crc")) {
+        fs.delete(s.getPath(), false); // the local file system's checksum side files
+      }
+    }
+    if (parts.size() != plan.shardCount()) {
+      throw new IllegalStateException(
+          "expected " + plan.shardCount() + " part files in " + dir + ", found " + parts.size());
+    }
+    List<String> names = new ArrayList<>();
+    for (Map.Entry<Integer, Path> e : parts.entrySet()) {
+      String name = shardName(e.getKey(), plan.shardCount());
+      if (!fs.rename(e.getValue(), new Path(dir, name))) {
+        throw Errors.output(options.out(), "cannot rename " + e.getValue() + " to " + name);
+      }
+      names.add(SHARDS_DIR + "/" + name);
+    }
+    List<String> full = names.stream().map(n -> new Path(out.staging(), n).toString()).toList();
+    List<FileChecksum> sums =
+        spark.createDataset(jsc.parallelize(full, full.size()).rdd(), Encoders.STRING())
+            .map(new FileChecksumFunction(conf), FileChecksum.ENCODER)
+            .collectAsList();
+    long[] rows = new long[plan.shardCount()];
+    for (Chunk c : plan.chunks()) {
+      rows[c.shard()]++;
+    }
+    List<Manifest.Shard> shards = new ArrayList<>();
+    for (int s = 0; s < names.size(); s++) {
+      FileChecksum sum = sums.get(s);
+      shards.add(new Manifest.Shard(names.get(s), sum.getBytes(), Crc32c.hex(sum.getCrc32c()), rows[s]));
+    }
+    return shards;
+  }
+
+  static String shardName(int shard, int count) {
+    return String.format("shard-%05d-of-%05d.parquet", shard, count);
+  }
+
+  private Manifest manifest(
+      Model model,
+      Plan plan,
+      TensorStats[] stats,
+      QuantParams[] params,
+      ChunkOutcome[] outcomes,
+      List<Manifest.Shard> shards) {
+    int n = plan.tensors().size();
+    long[] clipped = new long[n];
+    int[] codesCrc = new int[n];
+    long[] codesBytes = new long[n];
+    int[] chunkCount = new int[n];
+    List<TreeSet<Integer>> shardsOf = new ArrayList<>();
+    for (int t = 0; t < n; t++) {
+      shardsOf.add(new TreeSet<>());
+    }
+    for (int i = 0; i < outcomes.length; i++) {
+      Chunk c = plan.chunks().get(i);
+      int t = c.tensor();
+      clipped[t] += outcomes[i].clipped();
+      long len = 2L * c.elemCount();
+      codesCrc[t] = codesBytes[t] == 0 ? outcomes[i].codesCrc32c() : Crc32c.combine(codesCrc[t], outcomes[i].codesCrc32c(), len);
+      codesBytes[t] += len;
+      chunkCount[t]++;
+      shardsOf.get(t).add(c.shard());
+    }
+    Map<String, Integer> index = new TreeMap<>();
+    for (int t = 0; t < n; t++) {
+      index.put(plan.tensors().get(t).name(), t);
+    }
+    List<Manifest.TensorEntry> entries = new ArrayList<>();
+    long elements = 0;
+    long codeBytes = 0;
+    long clippedTotal = 0;
+    int skipped = 0;
+    MessageDigest fingerprint = sha256();
+    for (Model.SourceFile f : model.files()) {
+      update(fingerprint, new Path(f.path()).getName() + "\0" + f.size() + "\0" + Crc32c.hex(f.headerCrc32c()) + "\n");
+    }
+    for (TensorInfo info : model.tensors()) {
+      Integer t = index.get(info.name());
+      if (t == null) {
+        skipped++;
+        entries.add(new Manifest.TensorEntry(
+            info.name(), info.dtype().name(), info.shape(), Manifest.TensorEntry.SKIPPED,
+            "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
+            info.elements(), null, null, null, null, null, null, null, null, null, null, null,
+            info.file(), info.dataStart(), info.byteLength(), null, null, null, null));
+        continue;
+      }
+      TensorStats s = stats[t];
+      QuantParams p = params[t];
+      String srcCrc = Crc32c.hex(s.crc);
+      update(fingerprint, info.name() + "\0" + srcCrc + "\n");
+      entries.add(new Manifest.TensorEntry(
+          info.name(), info.dtype().name(), info.shape(), Manifest.TensorEntry.QUANTIZED, null,
+          info.elements(), options.scheme().cliName(), p.scale(), p.zeroPoint(), p.qmin(), p.qmax(),
+          s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
+          clipped[t], s.range.nan(), s.range.posInf(), s.range.negInf(),
+          info.file(), info.dataStart(), info.byteLength(), srcCrc, Crc32c.hex(codesCrc[t]),
+          chunkCount[t], List.copyOf(shardsOf.get(t))));
+      elements += info.elements();
+      codeBytes += 2 * info.elements();
+      clippedTotal += clipped[t];
+    }
+    List<Manifest.SourceFile> files = new ArrayList<>();
+    for (Model.SourceFile f : model.files()) {
+      files.add(new Manifest.SourceFile(f.path(), f.size(), Crc32c.hex(f.headerCrc32c())));
+    }
+    return new Manifest(
+        Manifest.FORMAT,
+        Manifest.FORMAT_VERSION,
+        new Manifest.Tool("q16", VERSION),
+        Instant.now().toString(),
+        new Manifest.Source(options.model(), HexFormat.of().formatHex(fingerprint.digest()), files),
+        new Manifest.Config(
+            options.scheme().cliName(), "tensor", "minmax", options.nanPolicy().toString(), "saturate",
+            options.chunkBytes(), options.shardBytes(), options.compression()),
+        new Manifest.Totals(
+            model.tensors().size(), model.tensors().size() - skipped, skipped, elements,
+            model.totalBytes(), codeBytes, clippedTotal),
+        shards,
+        entries);
+  }
+
+  private Progress progressOf(String stage, Plan plan, int[][] partitionChunks) {
+    long[] bytes = new long[partitionChunks.length];
+    int[][] tensors = new int[partitionChunks.length][];
+    for (int p = 0; p < partitionChunks.length; p++) {
+      TreeSet<Integer> ts = new TreeSet<>();
+      for (int id : partitionChunks[p]) {
+        Chunk c = plan.chunks().get(id);
+        bytes[p] += plan.sourceBytes(c);
+        ts.add(c.tensor());
+      }
+      tensors[p] = ts.stream().mapToInt(Integer::intValue).toArray();
+    }
+    return new Progress(spark.sparkContext(), stage, bytes, tensors, plan.tensors().size(), progress);
+  }
+
+  /** The chunk ids of each partition when Spark's parallelize slices {@code n} items into {@code p}. */
+  static int[][] contiguousSlices(int n, int p) {
+    p = Math.max(1, p);
+    int[][] out = new int[p][];
+    for (int i = 0; i < p; i++) {
+      int start = (int) ((long) i * n / p);
+      int end = (int) ((long) (i + 1) * n / p);
+      out[i] = new int[end - start];
+      for (int j = start; j < end; j++) {
+        out[i][j - start] = j;
+      }
+    }
+    return out;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void update(MessageDigest md, String s) {
+    md.update(s.getBytes(StandardCharsets.UTF_8));
+  }
+}

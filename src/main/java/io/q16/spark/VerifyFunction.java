@@ -1,0 +1,92 @@
+package io.q16.spark;
+
+import io.q16.quant.ErrorStats;
+import io.q16.quant.LinearKernel;
+import io.q16.quant.QuantParams;
+import io.q16.tensor.DType;
+import java.io.Serializable;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+
+/**
+ * Executor side of verify: for each shard row, read the same elements from the source, dequantize
+ * the codes and measure the error; also checksum the codes so the driver can compare them with the
+ * manifest.
+ */
+final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
+  private static final long serialVersionUID = 1L;
+  private static final VarHandle SHORT_LE =
+      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+
+  /** Where a tensor's source bytes are and how its codes dequantize. */
+  record TensorRef(String file, long dataStart, String dtype, QuantParams params) implements Serializable {}
+
+  private final Broadcast<HadoopConf> conf;
+  private final Broadcast<Map<String, TensorRef>> tensors;
+
+  VerifyFunction(Broadcast<HadoopConf> conf, Broadcast<Map<String, TensorRef>> tensors) {
+    this.conf = conf;
+    this.tensors = tensors;
+  }
+
+  @Override
+  public Iterator<VerifyRow> call(Iterator<Row> rows) {
+    ChunkSource source = new ChunkSource(conf.value().get());
+    TaskContext ctx = TaskContext.get();
+    if (ctx != null) {
+      ctx.addTaskCompletionListener((TaskContext c) -> source.close());
+    }
+    Map<String, TensorRef> refs = tensors.value();
+    CRC32C crc = new CRC32C();
+    return new Iterator<>() {
+      private short[] codes = new short[0];
+      private float[] xhat = new float[0];
+
+      @Override
+      public boolean hasNext() {
+        return rows.hasNext();
+      }
+
+      @Override
+      public VerifyRow next() {
+        Row row = rows.next();
+        String name = row.getString(0);
+        int chunk = row.getInt(1);
+        long offset = row.getLong(2);
+        int n = row.getInt(3);
+        byte[] bytes = (byte[]) row.get(4);
+        crc.reset();
+        crc.update(bytes);
+        TensorRef ref = refs.get(name);
+        ErrorStats stats = new ErrorStats();
+        if (ref != null && bytes.length == 2 * n) {
+          ChunkTask read = new ChunkTask();
+          read.setTensor(name);
+          read.setFile(ref.file());
+          read.setDtype(ref.dtype());
+          read.setCount(n);
+          read.setByteOffset(ref.dataStart() + offset * DType.valueOf(ref.dtype()).size());
+          float[] x = source.readFloats(read);
+          if (codes.length < n) {
+            codes = new short[n];
+            xhat = new float[n];
+          }
+          for (int i = 0; i < n; i++) {
+            codes[i] = (short) SHORT_LE.get(bytes, 2 * i);
+          }
+          LinearKernel.dequantize(codes, 0, xhat, 0, n, ref.params());
+          stats.update(x, xhat, 0, n, ref.params());
+        }
+        return new VerifyRow(name, chunk, offset, bytes.length / 2, (int) crc.getValue(), stats);
+      }
+    };
+  }
+}

@@ -1,0 +1,236 @@
+package io.q16.spark;
+
+import io.q16.Errors;
+import io.q16.format.ByteSource;
+import io.q16.format.Crc32c;
+import io.q16.format.Manifest;
+import io.q16.format.Model;
+import io.q16.format.ModelReader;
+import io.q16.fs.HadoopFs;
+import io.q16.fs.OutputDir;
+import io.q16.quant.ErrorStats;
+import io.q16.quant.QuantParams;
+import io.q16.tensor.TensorInfo;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * {@code q16 verify}: reads the shards back on executors, dequantizes, compares with the source,
+ * and checks everything the manifest promises: every element present once, codes checksums,
+ * shard checksums, clipped counts and the round-trip bound.
+ */
+public final class VerifyJob {
+  public static final String REPORT_FILE = "verify.json";
+
+  /**
+   * One tensor's verdict.
+   *
+   * @param problems what failed, empty when the tensor passes
+   */
+  public record TensorReport(
+      String name,
+      long elements,
+      float scale,
+      int zeroPoint,
+      double maxAbsErr,
+      double maxErrOverHalfScale,
+      double mse,
+      double sqnrDb,
+      double cosine,
+      long clipped,
+      long boundViolations,
+      List<String> problems) {
+    public boolean ok() {
+      return problems.isEmpty();
+    }
+  }
+
+  /** The whole verdict; {@link #ok()} only if every tensor and every shard passes. */
+  public record Report(String output, String source, List<TensorReport> tensors, List<String> problems, double seconds) {
+    public boolean ok() {
+      return problems.isEmpty() && tensors.stream().allMatch(TensorReport::ok);
+    }
+  }
+
+  private VerifyJob() {}
+
+  public static Report run(SparkSession spark, String dir, String sourceOverride, PrintStream progress)
+      throws IOException {
+    long t0 = System.nanoTime();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Manifest manifest = readManifest(dir, conf);
+    Map<String, Long> sourceSizes = new HashMap<>();
+    for (Manifest.SourceFile f : manifest.source().files()) {
+      sourceSizes.put(f.path(), f.size());
+    }
+    Model override = sourceOverride == null ? null : ModelReader.read(sourceOverride, conf);
+    List<String> problems = new ArrayList<>();
+    Map<String, VerifyFunction.TensorRef> refs = new HashMap<>();
+    for (Manifest.TensorEntry t : manifest.tensors()) {
+      if (!Manifest.TensorEntry.QUANTIZED.equals(t.status())) {
+        continue;
+      }
+      String file = t.sourceFile();
+      long dataStart = t.sourceOffset();
+      if (override != null) {
+        TensorInfo info = override.tensor(t.name());
+        if (info == null) {
+          throw Errors.badTensor(sourceOverride, t.name(), "is in the manifest but not in this model");
+        }
+        file = info.file();
+        dataStart = info.dataStart();
+      } else {
+        checkSourceUnchanged(file, sourceSizes.get(file), conf);
+      }
+      refs.put(t.name(), new VerifyFunction.TensorRef(
+          file, dataStart, t.dtype(), new QuantParams(t.scale(), t.zeroPoint(), t.qmin(), t.qmax())));
+    }
+
+    List<String> shardPaths = new ArrayList<>();
+    for (Manifest.Shard s : manifest.shards()) {
+      String p = new Path(dir, s.path()).toString();
+      if (HadoopFs.statusOrNull(p, conf) == null) {
+        throw Errors.badFile(p, "shard listed in the manifest is missing");
+      }
+      shardPaths.add(p);
+    }
+    Broadcast<HadoopConf> hconf = jsc.broadcast(new HadoopConf(conf));
+    List<VerifyRow> rows = new ArrayList<>();
+    if (!shardPaths.isEmpty()) {
+      List<FileChecksum> sums =
+          spark.createDataset(jsc.parallelize(shardPaths, shardPaths.size()).rdd(), Encoders.STRING())
+              .map(new FileChecksumFunction(hconf), FileChecksum.ENCODER)
+              .collectAsList();
+      for (int i = 0; i < sums.size(); i++) {
+        Manifest.Shard s = manifest.shards().get(i);
+        FileChecksum c = sums.get(i);
+        if (c.getBytes() != s.bytes() || !Crc32c.hex(c.getCrc32c()).equals(s.crc32c())) {
+          problems.add("shard " + s.path() + ": " + c.getBytes() + " bytes, crc32c " + Crc32c.hex(c.getCrc32c())
+              + "; manifest says " + s.bytes() + " bytes, crc32c " + s.crc32c());
+        }
+      }
+      Broadcast<Map<String, VerifyFunction.TensorRef>> brefs = jsc.broadcast(refs);
+      long t1 = System.nanoTime();
+      rows = spark.read()
+          .parquet(shardPaths.toArray(new String[0]))
+          .select(ShardSchema.TENSOR, ShardSchema.CHUNK, ShardSchema.OFFSET, ShardSchema.COUNT, ShardSchema.CODES)
+          .mapPartitions(new VerifyFunction(hconf, brefs), Encoders.bean(VerifyRow.class))
+          .collectAsList();
+      progress.printf("[verify] %d rows from %d shards compared with the source in %.1fs%n",
+          rows.size(), shardPaths.size(), (System.nanoTime() - t1) / 1e9);
+    }
+
+    Map<String, List<VerifyRow>> byTensor = new HashMap<>();
+    for (VerifyRow r : rows) {
+      byTensor.computeIfAbsent(r.getTensor(), k -> new ArrayList<>()).add(r);
+    }
+    List<TensorReport> reports = new ArrayList<>();
+    for (Manifest.TensorEntry t : manifest.tensors()) {
+      if (Manifest.TensorEntry.QUANTIZED.equals(t.status())) {
+        reports.add(tensorReport(t, byTensor.remove(t.name())));
+      }
+    }
+    for (String extra : byTensor.keySet()) {
+      problems.add("shards hold rows for tensor '" + extra + "', which the manifest does not list");
+    }
+    return new Report(dir, sourceOverride != null ? sourceOverride : manifest.source().location(),
+        reports, problems, (System.nanoTime() - t0) / 1e9);
+  }
+
+  private static TensorReport tensorReport(Manifest.TensorEntry t, List<VerifyRow> rows) {
+    List<String> problems = new ArrayList<>();
+    ErrorStats stats = new ErrorStats();
+    if (rows == null) {
+      rows = List.of();
+    }
+    rows.sort(Comparator.comparingInt(VerifyRow::getChunk));
+    long next = 0;
+    int crc = 0;
+    long crcBytes = 0;
+    for (int i = 0; i < rows.size(); i++) {
+      VerifyRow r = rows.get(i);
+      if (r.getChunk() != i || r.getOffset() != next) {
+        problems.add("chunk " + r.getChunk() + " at element " + r.getOffset() + " where chunk " + i
+            + " at element " + next + " was expected (missing or duplicate rows)");
+        break;
+      }
+      next += r.getCount();
+      crc = crcBytes == 0 ? r.getCodesCrc32c() : Crc32c.combine(crc, r.getCodesCrc32c(), 2L * r.getCount());
+      crcBytes += 2L * r.getCount();
+      stats.merge(r.stats());
+    }
+    if (problems.isEmpty() && next != t.elements()) {
+      problems.add("shards hold " + next + " elements, the tensor has " + t.elements());
+    }
+    if (problems.isEmpty() && t.elements() > 0 && !Crc32c.hex(crc).equals(t.codesCrc32c())) {
+      problems.add("codes crc32c " + Crc32c.hex(crc) + " differs from the manifest's " + t.codesCrc32c());
+    }
+    if (stats.boundViolations() > 0) {
+      problems.add(stats.boundViolations() + " values farther than scale/2 from the source");
+    }
+    long expectedClipped = stats.clipped() + t.posInf() + t.negInf();
+    if (problems.isEmpty() && expectedClipped != t.clipped()) {
+      problems.add("measured " + expectedClipped + " clipped values, the manifest says " + t.clipped());
+    }
+    return new TensorReport(t.name(), t.elements(), t.scale(), t.zeroPoint(), stats.maxAbsErr(),
+        stats.maxErrOverHalfScale(), stats.mse(), stats.sqnrDb(), stats.cosine(), t.clipped(),
+        stats.boundViolations(), problems);
+  }
+
+  static Manifest readManifest(String dir, Configuration conf) throws IOException {
+    String path = new Path(dir, Manifest.FILE_NAME).toString();
+    if (HadoopFs.statusOrNull(dir, conf) == null) {
+      throw Errors.missing(dir);
+    }
+    if (HadoopFs.statusOrNull(path, conf) == null) {
+      throw Errors.badFile(dir, "no " + Manifest.FILE_NAME + ": not a Q16 output, or an incomplete one");
+    }
+    try (ByteSource src = HadoopFs.open(path, conf)) {
+      if (src.size() > (64L << 20)) {
+        throw Errors.badFile(path, "manifest of " + src.size() + " bytes is larger than any Q16 writes");
+      }
+      byte[] bytes = new byte[(int) src.size()];
+      src.readFully(0, bytes, 0, bytes.length);
+      Manifest m = Manifest.fromJson(bytes);
+      if (!Manifest.FORMAT.equals(m.format()) || m.formatVersion() > Manifest.FORMAT_VERSION) {
+        throw Errors.badFile(path, "format " + m.format() + " version " + m.formatVersion()
+            + " is not one this Q16 reads (" + Manifest.FORMAT + " <= " + Manifest.FORMAT_VERSION + ")");
+      }
+      return m;
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw Errors.badFile(path, "manifest is not valid: " + e.getOriginalMessage());
+    }
+  }
+
+  private static void checkSourceUnchanged(String file, Long size, Configuration conf) throws IOException {
+    var status = HadoopFs.statusOrNull(file, conf);
+    if (status == null) {
+      throw Errors.badFile(file, "source file named by the manifest is missing (use --source to point at the model)");
+    }
+    if (size != null && status.getLen() != size) {
+      throw Errors.badFile(file, "source file is " + status.getLen() + " bytes, the manifest recorded " + size
+          + ": the model changed since quantization");
+    }
+  }
+
+  /** Writes the report as JSON next to the manifest (atomically). */
+  public static void writeReport(Report report, Configuration conf) throws IOException {
+    Path target = new Path(report.output(), REPORT_FILE);
+    byte[] json = new com.fasterxml.jackson.databind.ObjectMapper()
+        .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+        .writeValueAsBytes(report);
+    OutputDir.writeAtomically(HadoopFs.fileSystem(target, conf), target, json);
+  }
+}
