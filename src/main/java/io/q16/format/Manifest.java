@@ -78,7 +78,7 @@ public record Manifest(
   public record TensorEntry(
       String name,
       String dtype,
-      long[] shape,
+      List<Long> shape,
       String status,
       String reason,
       Long elements,

@@ -301,6 +301,10 @@ public final class QuantizeJob {
     return shards;
   }
 
+  private static List<Long> shape(TensorInfo t) {
+    return java.util.Arrays.stream(t.shape()).boxed().toList();
+  }
+
   static String shardName(int shard, int count) {
     return String.format("shard-%05d-of-%05d.parquet", shard, count);
   }
@@ -349,7 +353,7 @@ public final class QuantizeJob {
       if (t == null) {
         skipped++;
         entries.add(new Manifest.TensorEntry(
-            info.name(), info.dtype().name(), info.shape(), Manifest.TensorEntry.SKIPPED,
+            info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.SKIPPED,
             "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
             info.elements(), null, null, null, null, null, null, null, null, null, null, null,
             info.file(), info.dataStart(), info.byteLength(), null, null, null, null));
@@ -360,7 +364,7 @@ public final class QuantizeJob {
       String srcCrc = Crc32c.hex(s.crc);
       update(fingerprint, info.name() + "\0" + srcCrc + "\n");
       entries.add(new Manifest.TensorEntry(
-          info.name(), info.dtype().name(), info.shape(), Manifest.TensorEntry.QUANTIZED, null,
+          info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.QUANTIZED, null,
           info.elements(), options.scheme().cliName(), p.scale(), p.zeroPoint(), p.qmin(), p.qmax(),
           s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
           clipped[t], s.range.nan(), s.range.posInf(), s.range.negInf(),
