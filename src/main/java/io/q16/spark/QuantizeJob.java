@@ -234,8 +234,12 @@ public final class QuantizeJob {
       Dataset<Row> rows = ds.mapPartitions(new QuantizeFunction(conf, bparams, acc), Encoders.row(ShardSchema.SCHEMA));
       rows.write()
           .option("compression", options.compression())
-          // Row groups of a few chunks keep the writer's buffer, and a reader's, O(chunk).
+          // Row groups of a few chunks keep the writer's buffer, and a reader's, O(chunk). Parquet
+          // only measures its buffers every 100 records by default: with rows of megabytes it
+          // would buffer a whole shard, so measure after every row.
           .option("parquet.block.size", Long.toString(rowGroupBytes))
+          .option("parquet.page.size.row.check.min", "1")
+          .option("parquet.page.size.row.check.max", "1")
           // Dictionaries cannot help int16 payloads and would be built, then dropped, per chunk.
           .option("parquet.enable.dictionary", "false")
           .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")

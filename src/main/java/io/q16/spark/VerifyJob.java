@@ -123,11 +123,24 @@ public final class VerifyJob {
       }
       Broadcast<Map<String, VerifyFunction.TensorRef>> brefs = jsc.broadcast(refs);
       long t1 = System.nanoTime();
-      rows = spark.read()
-          .parquet(shardPaths.toArray(new String[0]))
-          .select(ShardSchema.TENSOR, ShardSchema.CHUNK, ShardSchema.OFFSET, ShardSchema.COUNT, ShardSchema.CODES)
-          .mapPartitions(new VerifyFunction(hconf, brefs), Encoders.bean(VerifyRow.class))
-          .collectAsList();
+      // A row is a whole chunk of codes (megabytes): the vectorized reader's default batch of
+      // 4096 rows would grow its buffers to a row group's size several times over.
+      String batchKey = "spark.sql.parquet.columnarReaderBatchSize";
+      String previousBatch = spark.conf().get(batchKey, null);
+      spark.conf().set(batchKey, "1");
+      try {
+        rows = spark.read()
+            .parquet(shardPaths.toArray(new String[0]))
+            .select(ShardSchema.TENSOR, ShardSchema.CHUNK, ShardSchema.OFFSET, ShardSchema.COUNT, ShardSchema.CODES)
+            .mapPartitions(new VerifyFunction(hconf, brefs), Encoders.bean(VerifyRow.class))
+            .collectAsList();
+      } finally {
+        if (previousBatch == null) {
+          spark.conf().unset(batchKey);
+        } else {
+          spark.conf().set(batchKey, previousBatch);
+        }
+      }
       progress.printf("[verify] %d rows from %d shards compared with the source in %.1fs%n",
           rows.size(), shardPaths.size(), (System.nanoTime() - t1) / 1e9);
     }
