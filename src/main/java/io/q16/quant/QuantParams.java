@@ -5,8 +5,59 @@ import java.io.Serializable;
 /**
  * The parameters of one linear quantizer: q = clamp(rint(x / scale) + zeroPoint, qmin, qmax) and
  * x̂ = (q - zeroPoint) · scale, all in float32 with the stored float32 scale.
+ *
+ * <p>A final class rather than a record: it is broadcast to executors, and the Kryo that Spark
+ * ships cannot serialize records.
  */
-public record QuantParams(float scale, int zeroPoint, int qmin, int qmax) implements Serializable {
+public final class QuantParams implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final float scale;
+  private final int zeroPoint;
+  private final int qmin;
+  private final int qmax;
+
+  public QuantParams(float scale, int zeroPoint, int qmin, int qmax) {
+    this.scale = scale;
+    this.zeroPoint = zeroPoint;
+    this.qmin = qmin;
+    this.qmax = qmax;
+  }
+
+  public float scale() {
+    return scale;
+  }
+
+  public int zeroPoint() {
+    return zeroPoint;
+  }
+
+  public int qmin() {
+    return qmin;
+  }
+
+  public int qmax() {
+    return qmax;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof QuantParams p
+        && Float.floatToRawIntBits(scale) == Float.floatToRawIntBits(p.scale)
+        && zeroPoint == p.zeroPoint
+        && qmin == p.qmin
+        && qmax == p.qmax;
+  }
+
+  @Override
+  public int hashCode() {
+    return ((Float.floatToRawIntBits(scale) * 31 + zeroPoint) * 31 + qmin) * 31 + qmax;
+  }
+
+  @Override
+  public String toString() {
+    return "QuantParams[scale=" + scale + ", zeroPoint=" + zeroPoint + ", qmin=" + qmin + ", qmax=" + qmax + "]";
+  }
 
   /**
    * Parameters of {@code scheme} for finite values in [min, max] with clipping threshold

@@ -14,7 +14,7 @@ public class ShardTask implements Serializable {
 
   ShardTask(int shard, List<ChunkTask> chunks) {
     this.shard = shard;
-    this.chunks = chunks;
+    this.chunks = new java.util.ArrayList<>(chunks); // mutable: Kryo rebuilds lists by adding
   }
 
   public int getShard() {

@@ -26,8 +26,48 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
   private static final VarHandle SHORT_LE =
       MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
-  /** Where a tensor's source bytes are and how its codes dequantize. */
-  record TensorRef(String file, long dataStart, String dtype, QuantParams params) implements Serializable {}
+  /** Where a tensor's source bytes are and how its codes dequantize (a class: Kryo cannot do records). */
+  static final class TensorRef implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final String file;
+    private final long dataStart;
+    private final String dtype;
+    private final QuantParams params;
+
+    TensorRef(String file, long dataStart, String dtype, QuantParams params) {
+      this.file = file;
+      this.dataStart = dataStart;
+      this.dtype = dtype;
+      this.params = params;
+    }
+
+    String file() {
+      return file;
+    }
+
+    long dataStart() {
+      return dataStart;
+    }
+
+    String dtype() {
+      return dtype;
+    }
+
+    QuantParams params() {
+      return params;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof TensorRef r && file.equals(r.file) && dataStart == r.dataStart && dtype.equals(r.dtype)
+          && params.equals(r.params);
+    }
+
+    @Override
+    public int hashCode() {
+      return file.hashCode() * 31 + Long.hashCode(dataStart);
+    }
+  }
 
   private final Broadcast<HadoopConf> conf;
   private final Broadcast<Map<String, TensorRef>> tensors;

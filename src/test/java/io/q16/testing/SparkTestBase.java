@@ -22,7 +22,9 @@ public abstract class SparkTestBase extends JavaDataFrameSuiteBase {
         .set("spark.ui.showConsoleProgress", "false")
         .set("spark.sql.shuffle.partitions", "2")
         .set("spark.driver.host", "127.0.0.1")
-        .set("spark.app.id", "q16-tests");
+        .set("spark.app.id", "q16-tests")
+        // Users often run Kryo: every broadcast must survive it, so the tests run with it.
+        .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
   }
 
   @Override

@@ -1,0 +1,38 @@
+package io.q16;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Dependencies point one way: only io.q16.spark (and the CLI that starts it) may import Spark. */
+class ArchitectureTest {
+  @ParameterizedTest(name = "{0} imports no {1}")
+  @CsvSource({
+    "tensor, org.apache.spark", "format, org.apache.spark", "quant, org.apache.spark", "calib, org.apache.spark",
+    "fs, org.apache.spark", "tensor, org.apache.hadoop", "quant, org.apache.hadoop", "calib, org.apache.hadoop",
+    "tensor, io.q16.spark", "format, io.q16.spark", "quant, io.q16.spark", "calib, io.q16.spark",
+    "tensor, io.q16.cli", "format, io.q16.cli", "quant, io.q16.cli", "calib, io.q16.cli", "spark, io.q16.cli"
+  })
+  void layersImportOnlyDownward(String pkg, String forbidden) throws IOException {
+    Path dir = Path.of("src/main/java/io/q16", pkg);
+    assertThat(dir).isDirectory();
+    List<Path> offenders;
+    try (Stream<Path> files = Files.walk(dir)) {
+      offenders = files.filter(p -> p.toString().endsWith(".java")).filter(p -> {
+        try {
+          return Files.readAllLines(p).stream().anyMatch(l -> l.startsWith("import " + forbidden + ".")
+              || l.startsWith("import static " + forbidden + "."));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).toList();
+    }
+    assertThat(offenders).isEmpty();
+  }
+}
