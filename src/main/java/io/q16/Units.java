@@ -6,6 +6,11 @@ import java.util.Locale;
 public final class Units {
   private Units() {}
 
+  /** "1 shard", "3 shards". */
+  public static String count(long n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
+  }
+
   public static String bytes(long b) {
     if (b < 1024) {
       return b + " B";

@@ -74,11 +74,11 @@ final class InspectCommand implements Callable<Integer> {
       acc[2] += t.byteLength();
     }
     out.println();
-    out.printf("%s: %d file%s, %d tensors, %s elements, %s (%,d bytes of tensor data)%n",
-        model, m.files().size(), m.files().size() == 1 ? "" : "s", ts.size(),
+    out.printf("%s: %s, %s, %s elements, %s (%,d bytes of tensor data)%n",
+        model, Units.count(m.files().size(), "file"), Units.count(ts.size(), "tensor"),
         String.format("%,d", byType.values().stream().mapToLong(a -> a[1]).sum()),
         Units.bytes(m.totalBytes()), m.totalBytes());
-    byType.forEach((d, a) -> out.printf("  %-7s %5d tensors  %,16d elements  %10s  %s%n", d, a[0], a[1],
+    byType.forEach((d, a) -> out.printf("  %-7s %12s  %,16d elements  %10s  %s%n", d, Units.count(a[0], "tensor"), a[1],
         Units.bytes(a[2]), switch (d.kind()) {
           case FLOAT -> "quantized to int16";
           case INTEGER -> "kept (integer)";

@@ -86,10 +86,10 @@ final class QuantizeCommand implements Callable<Integer> {
     long shardBytes = m.shards().stream().mapToLong(Manifest.Shard::bytes).sum();
     w.printf(Locale.ROOT, "q16 quantize: done in %.1fs (plan %.1fs, stats %.1fs, quantize %.1fs, commit %.1fs)%n",
         r.totalSeconds(), r.planSeconds(), r.statsSeconds(), r.quantizeSeconds(), r.commitSeconds());
-    w.printf(Locale.ROOT, "  model       %s (%d file%s, %s of tensors)%n", model, m.source().files().size(),
-        m.source().files().size() == 1 ? "" : "s", Units.bytes(t.sourceBytes()));
-    w.printf(Locale.ROOT, "  output      %s (%s, %d shard%s, %s)%n", out, Manifest.FILE_NAME, m.shards().size(),
-        m.shards().size() == 1 ? "" : "s", Units.bytes(shardBytes));
+    w.printf(Locale.ROOT, "  model       %s (%s, %s of tensors)%n", model,
+        Units.count(m.source().files().size(), "file"), Units.bytes(t.sourceBytes()));
+    w.printf(Locale.ROOT, "  output      %s (%s, %s, %s)%n", out, Manifest.FILE_NAME,
+        Units.count(m.shards().size(), "shard"), Units.bytes(shardBytes));
     w.printf(Locale.ROOT, "  tensors     %d quantized (%s, per tensor, min/max), %d skipped%n",
         t.quantized(), m.config().scheme(), t.skipped());
     w.printf(Locale.ROOT, "  elements    %,d  (clipped %,d)%n", t.elements(), t.clipped());

@@ -107,9 +107,10 @@ public final class QuantizeJob {
     Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes());
     String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
         + UUID.randomUUID().toString().substring(0, 8);
-    progress.printf("[plan] %s: %d tensors (%d to quantize), %s, %d chunks, %d shards%n",
-        options.model(), model.tensors().size(), toQuantize.size(), Units.bytes(model.totalBytes()),
-        plan.chunks().size(), plan.shardCount());
+    progress.printf("[plan] %s: %s (%d to quantize), %s, %s, %s%n",
+        options.model(), Units.count(model.tensors().size(), "tensor"), toQuantize.size(),
+        Units.bytes(model.totalBytes()), Units.count(plan.chunks().size(), "chunk"),
+        Units.count(plan.shardCount(), "shard"));
 
     try (OutputDir out = OutputDir.create(options.out(), conf, runId)) {
       Broadcast<HadoopConf> hadoopConf = jsc.broadcast(new HadoopConf(conf));

@@ -141,8 +141,9 @@ public final class VerifyJob {
           spark.conf().set(batchKey, previousBatch);
         }
       }
-      progress.printf("[verify] %d rows from %d shards compared with the source in %.1fs%n",
-          rows.size(), shardPaths.size(), (System.nanoTime() - t1) / 1e9);
+      progress.printf("[verify] %s from %s compared with the source in %.1fs%n",
+          io.q16.Units.count(rows.size(), "row"), io.q16.Units.count(shardPaths.size(), "shard"),
+          (System.nanoTime() - t1) / 1e9);
     }
 
     Map<String, List<VerifyRow>> byTensor = new HashMap<>();
