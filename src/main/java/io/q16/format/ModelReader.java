@@ -97,13 +97,8 @@ public final class ModelReader {
   private static Model readIndex(String location, String indexPath, Configuration conf)
       throws IOException {
     JsonNode root;
-    try (ByteSource src = HadoopFs.open(indexPath, conf)) {
-      if (src.size() > MAX_INDEX_BYTES) {
-        throw Errors.badFile(indexPath, "index of " + src.size() + " bytes exceeds the bound of " + MAX_INDEX_BYTES);
-      }
-      byte[] bytes = new byte[(int) src.size()];
-      src.readFully(0, bytes, 0, bytes.length);
-      root = JSON.readTree(bytes);
+    try {
+      root = JSON.readTree(HadoopFs.readSmall(indexPath, conf, MAX_INDEX_BYTES, "index"));
     } catch (JsonParseException e) {
       throw Errors.badFile(indexPath, "index is not valid JSON: " + e.getOriginalMessage());
     }

@@ -49,6 +49,21 @@ public final class HadoopFs {
     }
   }
 
+  /**
+   * The whole content of a small file (an index, a manifest), refusing one larger than
+   * {@code maxBytes} before allocating anything.
+   */
+  public static byte[] readSmall(String path, Configuration conf, long maxBytes, String what) throws IOException {
+    try (ByteSource src = open(path, conf)) {
+      if (src.size() > maxBytes) {
+        throw Errors.badFile(path, what + " of " + src.size() + " bytes exceeds the bound of " + maxBytes);
+      }
+      byte[] bytes = new byte[(int) src.size()];
+      src.readFully(0, bytes, 0, bytes.length);
+      return bytes;
+    }
+  }
+
   /** Opens {@code path} for positioned reads; a missing file is a clear input error. */
   public static ByteSource open(String path, Configuration conf) throws IOException {
     Path p = new Path(path);

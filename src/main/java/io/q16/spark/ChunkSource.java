@@ -11,6 +11,7 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
 
 /**
  * An executor's view of the source files: positioned reads of whole chunks into buffers reused
@@ -23,8 +24,18 @@ final class ChunkSource implements Closeable {
   private byte[] bytes = new byte[0];
   private float[] floats = new float[0];
 
-  ChunkSource(Configuration conf) {
+  private ChunkSource(Configuration conf) {
     this.conf = conf;
+  }
+
+  /** A source for the running task, closed when the task completes (however it ends). */
+  static ChunkSource forTask(Configuration conf) {
+    ChunkSource source = new ChunkSource(conf);
+    TaskContext ctx = TaskContext.get();
+    if (ctx != null) {
+      ctx.addTaskCompletionListener((TaskContext c) -> source.close());
+    }
+    return source;
   }
 
   /** The raw bytes of {@code task}, valid until the next call: {@code [0, count * dtype size)}. */

@@ -1,14 +1,11 @@
 package io.q16.spark;
 
+import io.q16.quant.Codes;
 import io.q16.quant.LinearKernel;
 import io.q16.quant.QuantParams;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.zip.CRC32C;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
@@ -22,8 +19,6 @@ import org.apache.spark.util.CollectionAccumulator;
  */
 final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
   private static final long serialVersionUID = 1L;
-  private static final VarHandle SHORT_LE =
-      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
   private final Broadcast<HadoopConf> conf;
   private final Broadcast<QuantParams[]> params;
@@ -47,11 +42,7 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
     if (shards.hasNext()) {
       throw new IllegalStateException("a quantize partition must hold exactly one shard");
     }
-    ChunkSource source = new ChunkSource(conf.value().get());
-    TaskContext ctx = TaskContext.get();
-    if (ctx != null) {
-      ctx.addTaskCompletionListener((TaskContext c) -> source.close());
-    }
+    ChunkSource source = ChunkSource.forTask(conf.value().get());
     QuantParams[] byTensor = params.value();
     CRC32C crc = new CRC32C();
     return new Iterator<>() {
@@ -73,9 +64,7 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
         long clipped = LinearKernel.quantize(x, 0, codes, 0, n, byTensor[task.getTensorId()]);
         // A fresh array per row: the writer may still reference the previous one.
         byte[] out = new byte[2 * n];
-        for (int i = 0; i < n; i++) {
-          SHORT_LE.set(out, 2 * i, codes[i]);
-        }
+        Codes.pack(codes, n, out);
         crc.reset();
         crc.update(out);
         outcomes.add(new ChunkOutcome(task.getId(), clipped, (int) crc.getValue()));

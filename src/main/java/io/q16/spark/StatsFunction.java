@@ -4,7 +4,6 @@ import io.q16.calib.RangeStats;
 import io.q16.tensor.DType;
 import java.util.Iterator;
 import java.util.zip.CRC32C;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 
@@ -23,11 +22,7 @@ final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats
 
   @Override
   public Iterator<ChunkStats> call(Iterator<ChunkTask> tasks) {
-    ChunkSource source = new ChunkSource(conf.value().get());
-    TaskContext ctx = TaskContext.get();
-    if (ctx != null) {
-      ctx.addTaskCompletionListener((TaskContext c) -> source.close());
-    }
+    ChunkSource source = ChunkSource.forTask(conf.value().get());
     CRC32C crc = new CRC32C();
     return new Iterator<>() {
       @Override

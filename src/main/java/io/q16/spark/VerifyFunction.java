@@ -1,17 +1,14 @@
 package io.q16.spark;
 
 import io.q16.quant.ErrorStats;
+import io.q16.quant.Codes;
 import io.q16.quant.LinearKernel;
 import io.q16.quant.QuantParams;
 import io.q16.tensor.DType;
 import java.io.Serializable;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.zip.CRC32C;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
@@ -23,8 +20,6 @@ import org.apache.spark.sql.Row;
  */
 final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
   private static final long serialVersionUID = 1L;
-  private static final VarHandle SHORT_LE =
-      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** Where a tensor's source bytes are and how its codes dequantize (a class: Kryo cannot do records). */
   static final class TensorRef implements Serializable {
@@ -79,11 +74,7 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
 
   @Override
   public Iterator<VerifyRow> call(Iterator<Row> rows) {
-    ChunkSource source = new ChunkSource(conf.value().get());
-    TaskContext ctx = TaskContext.get();
-    if (ctx != null) {
-      ctx.addTaskCompletionListener((TaskContext c) -> source.close());
-    }
+    ChunkSource source = ChunkSource.forTask(conf.value().get());
     Map<String, TensorRef> refs = tensors.value();
     CRC32C crc = new CRC32C();
     return new Iterator<>() {
@@ -119,9 +110,7 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
             codes = new short[n];
             xhat = new float[n];
           }
-          for (int i = 0; i < n; i++) {
-            codes[i] = (short) SHORT_LE.get(bytes, 2 * i);
-          }
+          Codes.unpack(bytes, codes, n);
           LinearKernel.dequantize(codes, 0, xhat, 0, n, ref.params());
           stats.update(x, xhat, 0, n, ref.params());
         }

@@ -1,7 +1,6 @@
 package io.q16.spark;
 
 import io.q16.Errors;
-import io.q16.format.ByteSource;
 import io.q16.format.Crc32c;
 import io.q16.format.Manifest;
 import io.q16.format.Model;
@@ -211,13 +210,8 @@ public final class VerifyJob {
     if (HadoopFs.statusOrNull(path, conf) == null) {
       throw Errors.badFile(dir, "no " + Manifest.FILE_NAME + ": not a Q16 output, or an incomplete one");
     }
-    try (ByteSource src = HadoopFs.open(path, conf)) {
-      if (src.size() > (64L << 20)) {
-        throw Errors.badFile(path, "manifest of " + src.size() + " bytes is larger than any Q16 writes");
-      }
-      byte[] bytes = new byte[(int) src.size()];
-      src.readFully(0, bytes, 0, bytes.length);
-      Manifest m = Manifest.fromJson(bytes);
+    try {
+      Manifest m = Manifest.fromJson(HadoopFs.readSmall(path, conf, 64L << 20, "manifest"));
       if (!Manifest.FORMAT.equals(m.format()) || m.formatVersion() > Manifest.FORMAT_VERSION) {
         throw Errors.badFile(path, "format " + m.format() + " version " + m.formatVersion()
             + " is not one this Q16 reads (" + Manifest.FORMAT + " <= " + Manifest.FORMAT_VERSION + ")");

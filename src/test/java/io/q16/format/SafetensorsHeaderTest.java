@@ -8,7 +8,6 @@ import io.q16.tensor.DType;
 import io.q16.tensor.TensorInfo;
 import io.q16.testing.Models;
 import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,30 +21,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class SafetensorsHeaderTest {
-  /** A ByteSource over memory that, like a file, fails on reads past its end. */
   static ByteSource bytes(String path, byte[] b) {
-    return new ByteSource() {
-      @Override
-      public String path() {
-        return path;
-      }
-
-      @Override
-      public long size() {
-        return b.length;
-      }
-
-      @Override
-      public void readFully(long position, byte[] buf, int off, int len) throws IOException {
-        if (position + len > b.length) {
-          throw new EOFException();
-        }
-        System.arraycopy(b, (int) position, buf, off, len);
-      }
-
-      @Override
-      public void close() {}
-    };
+    return ByteSource.of(path, b);
   }
 
   /** A file made of an 8-byte length (as given), a header text and {@code dataBytes} zero bytes. */

@@ -7,7 +7,6 @@ import io.q16.format.SafetensorsHeader;
 import io.q16.tensor.DType;
 import io.q16.tensor.Decode;
 import io.q16.tensor.TensorInfo;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -28,28 +27,7 @@ public final class Golden {
     public File(String resource) {
       try (InputStream in = Golden.class.getResourceAsStream(resource)) {
         bytes = in.readAllBytes();
-        ByteSource src = new ByteSource() {
-          @Override
-          public String path() {
-            return resource;
-          }
-
-          @Override
-          public long size() {
-            return bytes.length;
-          }
-
-          @Override
-          public void readFully(long position, byte[] buf, int off, int len) throws IOException {
-            if (position + len > bytes.length) {
-              throw new EOFException();
-            }
-            System.arraycopy(bytes, (int) position, buf, off, len);
-          }
-
-          @Override
-          public void close() {}
-        };
+        ByteSource src = ByteSource.of(resource, bytes);
         for (TensorInfo t : SafetensorsHeader.read(src).tensors()) {
           tensors.put(t.name(), t);
         }
