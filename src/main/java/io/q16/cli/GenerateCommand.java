@@ -19,9 +19,11 @@ import picocli.CommandLine.Parameters;
     name = "generate",
     mixinStandardHelpOptions = true,
     description = {
-      "Write a seeded synthetic F32 safetensors model of about SIZE MiB to FILE (any Hadoop path),",
-      "in constant memory: for trying Q16 at scale and for benchmarks. The same arguments always",
-      "give the same bytes. FILE is written under a temporary name and renamed when complete.",
+      "Write a seeded synthetic F32 safetensors model of about SIZE MiB to FILE (any Hadoop path),"
+          + " in constant memory: for trying Q16 at scale and for benchmarks. The same arguments"
+          + " always give the same bytes. FILE is written under a temporary name and renamed when"
+          + " complete.",
+      ""
     })
 final class GenerateCommand implements Callable<Integer> {
   @Mixin ConfigOption config;

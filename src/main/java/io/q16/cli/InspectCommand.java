@@ -27,8 +27,10 @@ import picocli.CommandLine.Model.CommandSpec;
     mixinStandardHelpOptions = true,
     description = {
       "List a model's tensors (name, dtype, shape, bytes) and totals, reading headers only.",
+      "",
       "MODEL is a .safetensors file, a sharded model's *.safetensors.index.json, or a directory"
-          + " holding one; any Hadoop path (file://, hdfs://, s3a://)."
+          + " holding one; any Hadoop path (file://, hdfs://, s3a://).",
+      ""
     })
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

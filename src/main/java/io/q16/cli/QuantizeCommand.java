@@ -22,10 +22,12 @@ import picocli.CommandLine.Spec;
     name = "quantize",
     mixinStandardHelpOptions = true,
     description = {
-      "Convert every float tensor of MODEL (F32, F16, BF16, F64) to int16: Parquet shards under",
-      "DIR/shards and DIR/manifest.json, written last. Integer tensors are listed as skipped.",
-      "DIR appears whole or not at all: a previous Q16 output there is replaced only once the",
-      "new one is complete; a directory that is not a Q16 output is never touched.",
+      "Convert every float tensor of MODEL (F32, F16, BF16, F64) to int16: Parquet shards under"
+          + " DIR/shards and DIR/manifest.json, written last. Integer tensors are listed as skipped.",
+      "",
+      "DIR appears whole or not at all: a previous Q16 output there is replaced only once the new"
+          + " one is complete; a directory that is not a Q16 output is never touched.",
+      ""
     })
 final class QuantizeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -65,7 +67,7 @@ final class QuantizeCommand implements Callable<Integer> {
 
   @Option(names = "--compression", paramLabel = "CODEC", defaultValue = "none",
       description = "Parquet codec: none, zstd, snappy, gzip, lz4. int16 codes of trained weights barely"
-          + " compress: zstd saves about 14% for about 25% more quantize time, snappy nothing."
+          + " compress: zstd saves about 14%% for about 25%% more quantize time, snappy nothing."
           + " Default: ${DEFAULT-VALUE}.")
   String compression;
 

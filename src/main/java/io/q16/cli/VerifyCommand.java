@@ -19,11 +19,14 @@ import picocli.CommandLine.Spec;
     name = "verify",
     mixinStandardHelpOptions = true,
     description = {
-      "Read DIR's shards back, dequantize, compare with the source model and check what the",
-      "manifest promises: every element present once, shard and codes checksums, clipped counts,",
-      "and |x - x^| <= scale/2 for every unclipped value (plus float32 rounding of x/scale and",
-      "q*scale: 2^-24 (|x| + |x^|)). Prints per tensor max|x - x^|, MSE, SQNR and cosine, writes",
-      "DIR/verify.json, and exits 1 if anything fails.",
+      "Read DIR's shards back, dequantize, compare with the source model and check what the"
+          + " manifest promises: every element present once, shard and codes checksums, clipped"
+          + " counts, and |x - x^| <= scale/2 for every unclipped value (plus the float32 rounding"
+          + " of x/scale and q*scale: 2^-24 (|x| + |x^|)).",
+      "",
+      "Prints per tensor max|x - x^|, MSE, SQNR and cosine, writes DIR/verify.json, and exits 1"
+          + " if anything fails.",
+      ""
     })
 final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
