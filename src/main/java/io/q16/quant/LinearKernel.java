@@ -20,12 +20,17 @@ public final class LinearKernel {
    * @return the number of clipped values
    */
   public static long quantize(float[] x, int xOff, short[] q, int qOff, int n, QuantParams p) {
+    return quantize(x, xOff, q, qOff, n, p.scale(), p.zeroPoint(), p.qmin(), p.qmax());
+  }
+
+  /** As {@link #quantize(float[], int, short[], int, int, QuantParams)}, parameters unpacked. */
+  public static long quantize(
+      float[] x, int xOff, short[] q, int qOff, int n, float scale, int zeroPoint, int qmin, int qmax) {
     Objects.checkFromIndexSize(xOff, n, x.length);
     Objects.checkFromIndexSize(qOff, n, q.length);
-    final float scale = p.scale();
-    final double zp = p.zeroPoint();
-    final double lo = p.qmin();
-    final double hi = p.qmax();
+    final double zp = zeroPoint;
+    final double lo = qmin;
+    final double hi = qmax;
     long clipped = 0;
     for (int i = 0; i < n; i++) {
       float v = x[xOff + i] / scale;
@@ -46,12 +51,15 @@ public final class LinearKernel {
 
   /** Dequantizes {@code q[qOff..qOff+n)} into {@code x[xOff..xOff+n)}: (q - zp) · scale in float32. */
   public static void dequantize(short[] q, int qOff, float[] x, int xOff, int n, QuantParams p) {
+    dequantize(q, qOff, x, xOff, n, p.scale(), p.zeroPoint());
+  }
+
+  /** As {@link #dequantize(short[], int, float[], int, int, QuantParams)}, parameters unpacked. */
+  public static void dequantize(short[] q, int qOff, float[] x, int xOff, int n, float scale, int zeroPoint) {
     Objects.checkFromIndexSize(xOff, n, x.length);
     Objects.checkFromIndexSize(qOff, n, q.length);
-    final float scale = p.scale();
-    final int zp = p.zeroPoint();
     for (int i = 0; i < n; i++) {
-      x[xOff + i] = (float) (q[qOff + i] - zp) * scale;
+      x[xOff + i] = (float) (q[qOff + i] - zeroPoint) * scale;
     }
   }
 }
