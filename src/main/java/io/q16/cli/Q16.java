@@ -88,7 +88,7 @@ public final class Q16 implements Runnable {
   }
 
   private static boolean stackTraces() {
-    return System.getenv("Q16_DEBUG") != null;
+    return System.getenv("Q16_DEBUG") != null || Boolean.getBoolean("q16.debug");
   }
 
   /** The version from the jar's build. */

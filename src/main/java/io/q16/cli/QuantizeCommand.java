@@ -3,6 +3,7 @@ package io.q16.cli;
 import io.q16.Errors;
 import io.q16.Units;
 import io.q16.format.Manifest;
+import io.q16.quant.Granularity;
 import io.q16.quant.NanPolicy;
 import io.q16.quant.Scheme;
 import io.q16.spark.QuantizeJob;
@@ -46,6 +47,26 @@ final class QuantizeCommand implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE}.")
   String scheme;
 
+  @Option(names = "--granularity", paramLabel = "KIND", defaultValue = "tensor",
+      description = "tensor: one scale per tensor; channel: one per index of --axis (tensors of rank >= 2;"
+          + " others stay per tensor); group: one per --group-size consecutive elements along the last"
+          + " axis. Default: ${DEFAULT-VALUE}.")
+  String granularity;
+
+  @Option(names = "--axis", paramLabel = "N", defaultValue = "0",
+      description = "Channel axis for --granularity channel (0: output channels of a [out, in] weight)."
+          + " Default: ${DEFAULT-VALUE}.")
+  int axis;
+
+  @Option(names = "--group-size", paramLabel = "N", defaultValue = "128",
+      description = "Elements per group for --granularity group. Default: ${DEFAULT-VALUE}.")
+  int groupSize;
+
+  @Option(names = "--storage", paramLabel = "TYPE", defaultValue = "int16",
+      description = "int16, or uint16 (q + 32768, zero point shifted alike) for runtimes that want"
+          + " unsigned codes. Default: ${DEFAULT-VALUE}.")
+  String storage;
+
   @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
       description = "error: refuse a tensor holding NaN, naming it and the count; zero: map NaN to 0 and"
           + " count it. Default: ${DEFAULT-VALUE}.")
@@ -74,7 +95,8 @@ final class QuantizeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     QuantizeJob.Options o = new QuantizeJob.Options(
-        model, out, parse(() -> Scheme.parse(scheme)), parse(() -> NanPolicy.parse(nan)),
+        model, out, parse(() -> Scheme.parse(scheme)), parse(this::granularity), parse(this::unsigned),
+        parse(() -> NanPolicy.parse(nan)),
         mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression));
     PrintWriter w = spec.commandLine().getOut();
     QuantizeJob.Result r = QuantizeJob.run(Sessions.get("q16 quantize"), o, System.err);
@@ -92,8 +114,8 @@ final class QuantizeCommand implements Callable<Integer> {
         Units.count(m.source().files().size(), "file"), Units.bytes(t.sourceBytes()));
     w.printf(Locale.ROOT, "  output      %s (%s, %s, %s)%n", out, Manifest.FILE_NAME,
         Units.count(m.shards().size(), "shard"), Units.bytes(shardBytes));
-    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, per tensor, min/max), %d skipped%n",
-        t.quantized(), m.config().scheme(), t.skipped());
+    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, %s, min/max), %d skipped%n",
+        t.quantized(), m.config().scheme(), m.config().granularity(), t.skipped());
     w.printf(Locale.ROOT, "  elements    %,d  (clipped %,d)%n", t.elements(), t.clipped());
     w.printf(Locale.ROOT, "  throughput  %s/s of input end to end%n",
         Units.bytes((long) (t.sourceBytes() / Math.max(1e-9, r.totalSeconds()))));
@@ -102,6 +124,24 @@ final class QuantizeCommand implements Callable<Integer> {
       w.printf(Locale.ROOT, "  NaN         %,d values mapped to 0 (--nan zero)%n", nan);
     }
     w.printf(Locale.ROOT, "  next        jobs/q16 verify %s%n", out);
+  }
+
+  private Granularity granularity() {
+    return switch (granularity.toLowerCase(Locale.ROOT)) {
+      case "tensor" -> Granularity.TENSOR;
+      case "channel" -> Granularity.channel(axis);
+      case "group" -> Granularity.group(groupSize);
+      default -> throw new IllegalArgumentException(
+          "unknown --granularity '" + granularity + "' (tensor, channel or group)");
+    };
+  }
+
+  private boolean unsigned() {
+    return switch (storage.toLowerCase(Locale.ROOT)) {
+      case "int16" -> false;
+      case "uint16" -> true;
+      default -> throw new IllegalArgumentException("unknown --storage '" + storage + "' (int16 or uint16)");
+    };
   }
 
   static long mib(String option, double mb) {

@@ -68,10 +68,12 @@ public record Manifest(
   public record Shard(String path, long bytes, String crc32c, long rows) {}
 
   /**
-   * One source tensor. For quantized tensors: the linear parameters (x̂ = (q - zeroPoint) · scale,
-   * q in [qmin, qmax]), statistics of the finite source values, counts, checksums of the source
-   * bytes and of the int16 codes (little-endian, in element order), and the shards holding its
-   * rows. For skipped tensors: why.
+   * One source tensor. For quantized tensors: the granularity and number of quantizer units, the
+   * storage (int16, or uint16 = q + 32768 with the zero point shifted alike), the linear
+   * parameters when there is one unit (x̂ = (q - zeroPoint) · scale, q in [qmin, qmax]; per
+   * channel or group they are in the shard rows), statistics of the finite source values, counts,
+   * checksums of the source bytes and of the stored codes (little-endian, in element order), and
+   * the shards holding its rows. For skipped tensors: why.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonPropertyOrder({"name", "dtype", "shape", "status", "reason"})
@@ -83,6 +85,11 @@ public record Manifest(
       String reason,
       Long elements,
       String scheme,
+      String granularity,
+      Integer axis,
+      Integer groupSize,
+      Long units,
+      String storage,
       Float scale,
       Integer zeroPoint,
       Integer qmin,

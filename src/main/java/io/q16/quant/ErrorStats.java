@@ -31,13 +31,17 @@ public final class ErrorStats implements Serializable {
    * code fell outside [qmin, qmax]) are counted and kept out of the bound.
    */
   public ErrorStats update(float[] x, float[] xhat, int off, int n, QuantParams p) {
+    return update(x, xhat, off, n, p.scale(), p.zeroPoint(), p.qmin(), p.qmax());
+  }
+
+  /** As {@link #update(float[], float[], int, int, QuantParams)}, parameters unpacked. */
+  public ErrorStats update(float[] x, float[] xhat, int off, int n, float scale, int zeroPoint, int qmin, int qmax) {
     java.util.Objects.checkFromIndexSize(off, n, x.length);
     java.util.Objects.checkFromIndexSize(off, n, xhat.length);
-    final float scale = p.scale();
     final double half = scale / 2.0;
-    final double lo = p.qmin();
-    final double hi = p.qmax();
-    final double zp = p.zeroPoint();
+    final double lo = qmin;
+    final double hi = qmax;
+    final double zp = zeroPoint;
     for (int i = off, end = off + n; i < end; i++) {
       float xv = x[i];
       float yv = xhat[i];

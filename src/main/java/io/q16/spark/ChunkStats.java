@@ -15,6 +15,8 @@ public class ChunkStats implements Serializable {
   private long posInf;
   private long negInf;
   private int crc32c;
+  private float[] unitMin;
+  private float[] unitMax;
 
   public ChunkStats() {}
 
@@ -27,6 +29,29 @@ public class ChunkStats implements Serializable {
     this.posInf = s.posInf();
     this.negInf = s.negInf();
     this.crc32c = crc32c;
+  }
+
+  /** Per-unit finite min and max over all units (channels along an inner axis), or null. */
+  ChunkStats withUnits(float[] min, float[] max) {
+    this.unitMin = min;
+    this.unitMax = max;
+    return this;
+  }
+
+  public float[] getUnitMin() {
+    return unitMin;
+  }
+
+  public void setUnitMin(float[] unitMin) {
+    this.unitMin = unitMin;
+  }
+
+  public float[] getUnitMax() {
+    return unitMax;
+  }
+
+  public void setUnitMax(float[] unitMax) {
+    this.unitMax = unitMax;
   }
 
   RangeStats range() {

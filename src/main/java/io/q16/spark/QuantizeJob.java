@@ -8,9 +8,12 @@ import io.q16.format.Manifest;
 import io.q16.format.Model;
 import io.q16.format.ModelReader;
 import io.q16.fs.OutputDir;
+import io.q16.quant.Codes;
+import io.q16.quant.Granularity;
 import io.q16.quant.NanPolicy;
 import io.q16.quant.QuantParams;
 import io.q16.quant.Scheme;
+import io.q16.quant.TensorSpec;
 import io.q16.tensor.Chunk;
 import io.q16.tensor.DType;
 import io.q16.tensor.Plan;
@@ -60,6 +63,8 @@ public final class QuantizeJob {
       String model,
       String out,
       Scheme scheme,
+      Granularity granularity,
+      boolean unsigned,
       NanPolicy nanPolicy,
       long chunkBytes,
       long shardBytes,
@@ -104,7 +109,14 @@ public final class QuantizeJob {
             "dtype " + t.dtype() + " cannot be quantized to int16 (an 8-bit float holds less than int16 codes)");
       }
     }
-    Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes());
+    TensorSpec[] specs = new TensorSpec[toQuantize.size()];
+    long[] align = new long[specs.length];
+    for (int t = 0; t < specs.length; t++) {
+      specs[t] = new TensorSpec(toQuantize.get(t).shape(), granularityOf(toQuantize.get(t)), options.scheme(),
+          options.unsigned());
+      align[t] = specs[t].layout().localAlignment();
+    }
+    Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes(), align);
     String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
         + UUID.randomUUID().toString().substring(0, 8);
     progress.printf("[plan] %s: %s (%d to quantize), %s, %s, %s%n",
@@ -115,18 +127,34 @@ public final class QuantizeJob {
     try (OutputDir out = OutputDir.create(options.out(), conf, runId)) {
       Broadcast<HadoopConf> hadoopConf = jsc.broadcast(new HadoopConf(conf));
       long t1 = System.nanoTime();
-      TensorStats[] stats = statsPass(plan, hadoopConf);
+      TensorStats[] stats = statsPass(plan, hadoopConf, jsc.broadcast(specs));
       checkNan(plan, stats);
       QuantParams[] params = new QuantParams[plan.tensors().size()];
       for (int t = 0; t < params.length; t++) {
         RangeStats r = stats[t].range;
-        params[t] = QuantParams.of(options.scheme(), r.min(), r.max(), r.absmax());
+        if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
+          params[t] = QuantParams.of(options.scheme(), r.min(), r.max(), r.absmax());
+        } else if (!specs[t].localUnits()) {
+          int units = (int) specs[t].layout().units();
+          float[] scales = new float[units];
+          int[] zps = new int[units];
+          for (int u = 0; u < units; u++) {
+            // A tensor without elements has no chunk statistics: its units hold nothing.
+            float lo = stats[t].unitMin == null ? Float.POSITIVE_INFINITY : stats[t].unitMin[u];
+            float hi = stats[t].unitMax == null ? Float.NEGATIVE_INFINITY : stats[t].unitMax[u];
+            float absmax = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0f;
+            QuantParams p = QuantParams.of(options.scheme(), lo, hi, absmax);
+            scales[u] = p.scale();
+            zps[u] = p.zeroPoint();
+          }
+          specs[t].withParams(scales, zps);
+        }
       }
       long t2 = System.nanoTime();
-      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, params, out);
+      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, specs, params, out);
       long t3 = System.nanoTime();
       List<Manifest.Shard> shards = commitShards(plan, out, hadoopConf);
-      Manifest manifest = manifest(model, plan, stats, params, outcomes, shards);
+      Manifest manifest = manifest(model, plan, specs, stats, params, outcomes, shards);
       out.writeAtomically(Manifest.FILE_NAME, manifest.toJson());
       out.commit();
       long t4 = System.nanoTime();
@@ -134,14 +162,42 @@ public final class QuantizeJob {
     }
   }
 
+  /** The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1. */
+  private Granularity granularityOf(TensorInfo t) {
+    Granularity g = options.granularity();
+    int rank = t.shape().length;
+    return switch (g.kind()) {
+      case TENSOR -> g;
+      case CHANNEL -> rank >= 2 && g.axis() < rank ? g : Granularity.TENSOR;
+      case GROUP -> rank >= 1 ? g : Granularity.TENSOR;
+    };
+  }
+
   /** Merged statistics of one tensor. */
   private static final class TensorStats {
     final RangeStats range = new RangeStats();
     int crc;
     long crcBytes;
+    float[] unitMin;
+    float[] unitMax;
+
+    void mergeUnits(float[] min, float[] max) {
+      if (min == null) {
+        return;
+      }
+      if (unitMin == null) {
+        unitMin = min.clone();
+        unitMax = max.clone();
+        return;
+      }
+      for (int u = 0; u < min.length; u++) {
+        unitMin[u] = Math.min(unitMin[u], min[u]);
+        unitMax[u] = Math.max(unitMax[u], max[u]);
+      }
+    }
   }
 
-  private TensorStats[] statsPass(Plan plan, Broadcast<HadoopConf> conf) {
+  private TensorStats[] statsPass(Plan plan, Broadcast<HadoopConf> conf, Broadcast<TensorSpec[]> specs) {
     List<ChunkTask> tasks = new ArrayList<>(plan.chunks().size());
     for (int i = 0; i < plan.chunks().size(); i++) {
       tasks.add(ChunkTask.of(plan, i));
@@ -150,7 +206,7 @@ public final class QuantizeJob {
     List<ChunkStats> rows;
     try (Progress p = progressOf("stats", plan, contiguousSlices(plan.chunks().size(), partitions))) {
       Dataset<ChunkTask> ds = spark.createDataset(jsc.parallelize(tasks, Math.max(1, partitions)).rdd(), CHUNK_TASK);
-      rows = ds.mapPartitions(new StatsFunction(conf), CHUNK_STATS).collectAsList();
+      rows = ds.mapPartitions(new StatsFunction(conf, specs), CHUNK_STATS).collectAsList();
     }
     ChunkStats[] byId = new ChunkStats[plan.chunks().size()];
     for (ChunkStats s : rows) {
@@ -165,6 +221,7 @@ public final class QuantizeJob {
       Chunk c = plan.chunks().get(i);
       TensorStats ts = out[c.tensor()];
       ts.range.merge(byId[i].range());
+      ts.mergeUnits(byId[i].getUnitMin(), byId[i].getUnitMax());
       long len = plan.sourceBytes(c);
       ts.crc = ts.crcBytes == 0 ? byId[i].getCrc32c() : Crc32c.combine(ts.crc, byId[i].getCrc32c(), len);
       ts.crcBytes += len;
@@ -206,7 +263,7 @@ public final class QuantizeJob {
   }
 
   private ChunkOutcome[] quantizePass(
-      Plan plan, Broadcast<HadoopConf> conf, QuantParams[] params, OutputDir out) {
+      Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params, OutputDir out) {
     ChunkOutcome[] byId = new ChunkOutcome[plan.chunks().size()];
     if (plan.shardCount() == 0) {
       return byId;
@@ -232,7 +289,8 @@ public final class QuantizeJob {
     try (Progress p = progressOf("quantize", plan, slices)) {
       // One partition per shard: parallelize slices n elements into n partitions of one.
       Dataset<ShardTask> ds = spark.createDataset(jsc.parallelize(shards, shards.size()).rdd(), SHARD_TASK);
-      Dataset<Row> rows = ds.mapPartitions(new QuantizeFunction(conf, bparams, acc), Encoders.row(ShardSchema.SCHEMA));
+      Dataset<Row> rows = ds.mapPartitions(
+          new QuantizeFunction(conf, jsc.broadcast(specs), bparams, acc), Encoders.row(ShardSchema.SCHEMA));
       rows.write()
           .option("compression", options.compression())
           // Row groups of a few chunks keep the writer's buffer, and a reader's, O(chunk). Parquet
@@ -317,6 +375,7 @@ public final class QuantizeJob {
   private Manifest manifest(
       Model model,
       Plan plan,
+      TensorSpec[] specs,
       TensorStats[] stats,
       QuantParams[] params,
       ChunkOutcome[] outcomes,
@@ -360,17 +419,25 @@ public final class QuantizeJob {
         entries.add(new Manifest.TensorEntry(
             info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.SKIPPED,
             "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
-            info.elements(), null, null, null, null, null, null, null, null, null, null, null,
-            info.file(), info.dataStart(), info.byteLength(), null, null, null, null));
+            info.elements(), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null));
         continue;
       }
       TensorStats s = stats[t];
       QuantParams p = params[t];
+      TensorSpec spec = specs[t];
+      Granularity g = spec.granularity();
+      int shift = options.unsigned() ? Codes.UNSIGNED_OFFSET : 0;
       String srcCrc = Crc32c.hex(s.crc);
       update(fingerprint, info.name() + "\0" + srcCrc + "\n");
       entries.add(new Manifest.TensorEntry(
           info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.QUANTIZED, null,
-          info.elements(), options.scheme().cliName(), p.scale(), p.zeroPoint(), p.qmin(), p.qmax(),
+          info.elements(), options.scheme().cliName(), g.cliName(),
+          g.kind() == Granularity.Kind.CHANNEL ? g.axis() : null,
+          g.kind() == Granularity.Kind.GROUP ? g.groupSize() : null,
+          spec.layout().units(), options.unsigned() ? "uint16" : "int16",
+          p == null ? null : p.scale(), p == null ? null : p.zeroPoint() + shift,
+          options.scheme().qmin() + shift, options.scheme().qmax() + shift,
           s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
           clipped[t], s.range.nan(), s.range.posInf(), s.range.negInf(),
           info.file(), info.dataStart(), info.byteLength(), srcCrc, Crc32c.hex(codesCrc[t]),
@@ -390,7 +457,8 @@ public final class QuantizeJob {
         Instant.now().toString(),
         new Manifest.Source(options.model(), HexFormat.of().formatHex(fingerprint.digest()), files),
         new Manifest.Config(
-            options.scheme().cliName(), "tensor", "minmax", options.nanPolicy().toString(), "saturate",
+            options.scheme().cliName(), options.granularity().toString() + (options.unsigned() ? ", uint16" : ""),
+            "minmax", options.nanPolicy().toString(), "saturate",
             options.chunkBytes(), options.shardBytes(), options.compression()),
         new Manifest.Totals(
             model.tensors().size(), model.tensors().size() - skipped, skipped, elements,

@@ -2,8 +2,10 @@ package io.q16.spark;
 
 import io.q16.quant.ErrorStats;
 import io.q16.quant.Codes;
+import io.q16.quant.GranularKernel;
 import io.q16.quant.LinearKernel;
 import io.q16.quant.QuantParams;
+import io.q16.quant.TensorSpec;
 import io.q16.tensor.DType;
 import java.io.Serializable;
 import java.util.Iterator;
@@ -28,12 +30,22 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
     private final long dataStart;
     private final String dtype;
     private final QuantParams params;
+    private final TensorSpec spec;
 
-    TensorRef(String file, long dataStart, String dtype, QuantParams params) {
+    /**
+     * @param params the per-tensor parameters, or null when they are per unit (in the rows)
+     * @param spec layout and storage of the codes
+     */
+    TensorRef(String file, long dataStart, String dtype, QuantParams params, TensorSpec spec) {
       this.file = file;
       this.dataStart = dataStart;
       this.dtype = dtype;
       this.params = params;
+      this.spec = spec;
+    }
+
+    TensorSpec spec() {
+      return spec;
     }
 
     String file() {
@@ -55,7 +67,7 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
     @Override
     public boolean equals(Object o) {
       return o instanceof TensorRef r && file.equals(r.file) && dataStart == r.dataStart && dtype.equals(r.dtype)
-          && params.equals(r.params);
+          && java.util.Objects.equals(params, r.params) && spec.equals(r.spec);
     }
 
     @Override
@@ -110,9 +122,28 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
             codes = new short[n];
             xhat = new float[n];
           }
-          Codes.unpack(bytes, codes, n);
-          LinearKernel.dequantize(codes, 0, xhat, 0, n, ref.params());
-          stats.update(x, xhat, 0, n, ref.params());
+          TensorSpec spec = ref.spec();
+          Codes.unpack(bytes, codes, n, spec.unsigned());
+          byte[] rowScales = (byte[]) row.get(5);
+          if (rowScales == null) {
+            LinearKernel.dequantize(codes, 0, xhat, 0, n, ref.params());
+            stats.update(x, xhat, 0, n, ref.params());
+          } else {
+            float[] scales = Codes.floats(rowScales);
+            int[] zps = Codes.ints((byte[]) row.get(6), spec.unsigned() ? -Codes.UNSIGNED_OFFSET : 0);
+            long base = spec.localUnits() ? spec.layout().unitOf(offset) : 0;
+            GranularKernel.dequantize(codes, 0, xhat, 0, n, offset, spec.layout(), scales, zps, base);
+            int qmin = spec.scheme().qmin();
+            int qmax = spec.scheme().qmax();
+            long e = offset;
+            for (int i = 0; i < n; ) {
+              int u = (int) (spec.layout().unitOf(e) - base);
+              int run = (int) Math.min(n - i, spec.layout().runEnd(e) - e);
+              stats.update(x, xhat, i, run, scales[u], zps[u], qmin, qmax);
+              i += run;
+              e += run;
+            }
+          }
         }
         return new VerifyRow(name, chunk, offset, bytes.length / 2, (int) crc.getValue(), stats);
       }

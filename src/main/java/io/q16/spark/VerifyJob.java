@@ -7,8 +7,12 @@ import io.q16.format.Model;
 import io.q16.format.ModelReader;
 import io.q16.fs.HadoopFs;
 import io.q16.fs.OutputDir;
+import io.q16.quant.Codes;
 import io.q16.quant.ErrorStats;
+import io.q16.quant.Granularity;
 import io.q16.quant.QuantParams;
+import io.q16.quant.Scheme;
+import io.q16.quant.TensorSpec;
 import io.q16.tensor.TensorInfo;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -93,8 +97,7 @@ public final class VerifyJob {
       } else {
         checkSourceUnchanged(file, sourceSizes.get(file), conf);
       }
-      refs.put(t.name(), new VerifyFunction.TensorRef(
-          file, dataStart, t.dtype(), new QuantParams(t.scale(), t.zeroPoint(), t.qmin(), t.qmax())));
+      refs.put(t.name(), tensorRef(t, file, dataStart));
     }
 
     List<String> shardPaths = new ArrayList<>();
@@ -130,7 +133,8 @@ public final class VerifyJob {
       try {
         rows = spark.read()
             .parquet(shardPaths.toArray(new String[0]))
-            .select(ShardSchema.TENSOR, ShardSchema.CHUNK, ShardSchema.OFFSET, ShardSchema.COUNT, ShardSchema.CODES)
+            .select(ShardSchema.TENSOR, ShardSchema.CHUNK, ShardSchema.OFFSET, ShardSchema.COUNT, ShardSchema.CODES,
+                ShardSchema.SCALES, ShardSchema.ZERO_POINTS)
             .mapPartitions(new VerifyFunction(hconf, brefs), Encoders.bean(VerifyRow.class))
             .collectAsList();
       } finally {
@@ -162,11 +166,26 @@ public final class VerifyJob {
         reports, problems, (System.nanoTime() - t0) / 1e9);
   }
 
+  private static VerifyFunction.TensorRef tensorRef(Manifest.TensorEntry t, String file, long dataStart) {
+    boolean unsigned = "uint16".equals(t.storage());
+    int shift = unsigned ? Codes.UNSIGNED_OFFSET : 0;
+    Scheme scheme = Scheme.parse(t.scheme());
+    Granularity g = switch (t.granularity() == null ? "tensor" : t.granularity()) {
+      case "channel" -> Granularity.channel(t.axis());
+      case "group" -> Granularity.group(t.groupSize());
+      default -> Granularity.TENSOR;
+    };
+    long[] shape = t.shape().stream().mapToLong(Long::longValue).toArray();
+    QuantParams params = t.scale() == null ? null
+        : new QuantParams(t.scale(), t.zeroPoint() - shift, t.qmin() - shift, t.qmax() - shift);
+    return new VerifyFunction.TensorRef(file, dataStart, t.dtype(), params, new TensorSpec(shape, g, scheme, unsigned));
+  }
+
   private static TensorReport tensorReport(Manifest.TensorEntry t, List<VerifyRow> rows) {
     List<String> problems = new ArrayList<>();
     ErrorStats stats = new ErrorStats();
     if (rows == null) {
-      rows = List.of();
+      rows = new ArrayList<>(); // an empty tensor has no rows
     }
     rows.sort(Comparator.comparingInt(VerifyRow::getChunk));
     long next = 0;
@@ -197,7 +216,8 @@ public final class VerifyJob {
     if (problems.isEmpty() && expectedClipped != t.clipped()) {
       problems.add("measured " + expectedClipped + " clipped values, the manifest says " + t.clipped());
     }
-    return new TensorReport(t.name(), t.elements(), t.scale(), t.zeroPoint(), stats.maxAbsErr(),
+    return new TensorReport(t.name(), t.elements(), t.scale() == null ? Float.NaN : t.scale(),
+        t.zeroPoint() == null ? 0 : t.zeroPoint(), stats.maxAbsErr(),
         stats.maxErrOverHalfScale(), stats.mse(), stats.sqnrDb(), stats.cosine(), t.clipped(),
         stats.boundViolations(), problems);
   }

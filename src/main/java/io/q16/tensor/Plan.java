@@ -24,6 +24,15 @@ public record Plan(List<TensorInfo> tensors, List<Chunk> chunks, int shardCount,
    * shard always holds at least one chunk.
    */
   public static Plan of(List<TensorInfo> tensors, long chunkBytes, long shardBytes) {
+    return of(tensors, chunkBytes, shardBytes, new long[tensors.size()]);
+  }
+
+  /**
+   * As {@link #of(List, long, long)}, with chunk sizes of tensor t a multiple of
+   * {@code align[t]} elements when it is positive (so that channels or groups never straddle two
+   * chunks); a unit larger than the chunk size makes a chunk of one unit.
+   */
+  public static Plan of(List<TensorInfo> tensors, long chunkBytes, long shardBytes, long[] align) {
     if (chunkBytes <= 0 || chunkBytes > MAX_CHUNK_BYTES) {
       throw new IllegalArgumentException(
           "chunk size " + chunkBytes + " bytes is outside (0, " + MAX_CHUNK_BYTES + "]");
@@ -37,6 +46,13 @@ public record Plan(List<TensorInfo> tensors, List<Chunk> chunks, int shardCount,
     for (int t = 0; t < tensors.size(); t++) {
       TensorInfo info = tensors.get(t);
       long perChunk = Math.max(1, chunkBytes / info.dtype().size());
+      if (align[t] > 0) {
+        perChunk = Math.max(align[t], perChunk / align[t] * align[t]);
+      }
+      if (perChunk > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "tensor '" + info.name() + "': one channel or group of " + perChunk + " elements exceeds a chunk's limit");
+      }
       long elements = info.elements();
       int index = 0;
       for (long off = 0; off < elements; off += perChunk, index++) {

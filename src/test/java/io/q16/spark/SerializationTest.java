@@ -35,7 +35,9 @@ class SerializationTest {
     hadoop.set("fs.s3a.endpoint", "http://127.0.0.1:9000");
     QuantParams p = QuantParams.of(Scheme.ASYMMETRIC, -1f, 3f, 3f);
     Map<String, VerifyFunction.TensorRef> refs = new HashMap<>();
-    refs.put("t", new VerifyFunction.TensorRef("file:/m", 64, "BF16", p));
+    io.q16.quant.TensorSpec spec = new io.q16.quant.TensorSpec(new long[] {10, 3},
+        io.q16.quant.Granularity.group(2), Scheme.ASYMMETRIC, true).withParams(new float[] {1f}, new int[] {3});
+    refs.put("t", new VerifyFunction.TensorRef("file:/m", 64, "BF16", p, spec));
 
     for (Serializer s : new Serializer[] {new JavaSerializer(conf), new KryoSerializer(conf)}) {
       ChunkTask task = roundTrip(s, ChunkTask.of(plan, 2));
@@ -47,6 +49,8 @@ class SerializationTest {
       assertThat(roundTrip(s, new QuantParams[] {p})[0]).isEqualTo(p);
       assertThat(roundTrip(s, new ChunkOutcome(3, 4, 5))).isEqualTo(new ChunkOutcome(3, 4, 5));
       assertThat(roundTrip(s, refs)).isEqualTo(refs);
+      assertThat(roundTrip(s, new io.q16.quant.TensorSpec[] {spec})[0]).isEqualTo(spec);
+      assertThat(roundTrip(s, spec).layout().units()).isEqualTo(20);
     }
   }
 }

@@ -1,0 +1,61 @@
+package io.q16.quant;
+
+import java.util.Arrays;
+
+/**
+ * Quantizes one chunk of a tensor as its {@link TensorSpec} says, and reports the parameters the
+ * chunk's shard row must carry: null for per-tensor, the chunk's own units for local units, all
+ * units for channels along an inner axis.
+ */
+public final class ChunkQuantizer {
+  private ChunkQuantizer() {}
+
+  /** The parameters of the units a chunk covers, from {@code unitBase} on. */
+  public record Params(long unitBase, float[] scales, int[] zeroPoints) {}
+
+  /** Parameters for elements [first, first+n) of {@code x}; computed from the data for local units. */
+  public static Params params(TensorSpec spec, float[] x, int n, long first) {
+    if (!spec.localUnits()) {
+      return spec.granularity().kind() == Granularity.Kind.TENSOR
+          ? null
+          : new Params(0, spec.scales(), spec.zeroPoints());
+    }
+    UnitLayout layout = spec.layout();
+    if (n == 0) {
+      return new Params(0, new float[0], new int[0]);
+    }
+    long base = layout.unitOf(first);
+    int units = (int) (layout.unitOf(first + n - 1) - base + 1);
+    float[] min = new float[units];
+    float[] max = new float[units];
+    Arrays.fill(min, Float.POSITIVE_INFINITY);
+    Arrays.fill(max, Float.NEGATIVE_INFINITY);
+    GranularKernel.ranges(x, 0, n, first, layout, min, max, base);
+    float[] scales = new float[units];
+    int[] zps = new int[units];
+    for (int u = 0; u < units; u++) {
+      boolean any = min[u] <= max[u];
+      float absmax = any ? Math.max(Math.abs(min[u]), Math.abs(max[u])) : 0f;
+      QuantParams p = QuantParams.of(spec.scheme(), min[u], max[u], absmax);
+      scales[u] = p.scale();
+      zps[u] = p.zeroPoint();
+    }
+    return new Params(base, scales, zps);
+  }
+
+  /**
+   * Quantizes elements [first, first+n) held in {@code x[0..n)} into {@code q[0..n)} with
+   * {@code tensorParams} (per tensor) or {@code p} (per unit).
+   *
+   * @return the number of clipped values
+   */
+  public static long quantize(TensorSpec spec, QuantParams tensorParams, Params p, float[] x, int n, long first,
+      short[] q) {
+    Scheme s = spec.scheme();
+    if (p == null) {
+      return LinearKernel.quantize(x, 0, q, 0, n, tensorParams);
+    }
+    return GranularKernel.quantize(x, 0, q, 0, n, first, spec.layout(), p.scales(), p.zeroPoints(), p.unitBase(),
+        s.qmin(), s.qmax());
+  }
+}

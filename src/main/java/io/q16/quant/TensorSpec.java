@@ -1,0 +1,87 @@
+package io.q16.quant;
+
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * Everything an executor needs to quantize any chunk of one tensor: its shape, granularity, scheme
+ * and storage, and its parameters when they are global (one per tensor, or one per channel along
+ * an inner axis, merged on the driver). When units are local to chunks (channels along axis 0,
+ * groups), each chunk computes its own units' parameters from its own data, so nothing
+ * proportional to the parameter count ever reaches the driver.
+ *
+ * <p>A class of plain fields: it is broadcast, and must survive Kryo as well as Java serialization.
+ */
+public final class TensorSpec implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final long[] shape;
+  private final Granularity granularity;
+  private final Scheme scheme;
+  private final boolean unsigned;
+  private float[] scales;
+  private int[] zeroPoints;
+  private transient UnitLayout layout;
+
+  public TensorSpec(long[] shape, Granularity granularity, Scheme scheme, boolean unsigned) {
+    this.shape = shape.clone();
+    this.granularity = granularity;
+    this.scheme = scheme;
+    this.unsigned = unsigned;
+  }
+
+  public UnitLayout layout() {
+    if (layout == null) {
+      layout = UnitLayout.of(shape, granularity);
+    }
+    return layout;
+  }
+
+  /** True when each unit lies inside one chunk and chunks compute their own parameters. */
+  public boolean localUnits() {
+    return layout().localAlignment() > 0;
+  }
+
+  /** Sets the global parameters (ignored for local units). */
+  public TensorSpec withParams(float[] scales, int[] zeroPoints) {
+    this.scales = scales;
+    this.zeroPoints = zeroPoints;
+    return this;
+  }
+
+  public float[] scales() {
+    return scales;
+  }
+
+  public int[] zeroPoints() {
+    return zeroPoints;
+  }
+
+  public Granularity granularity() {
+    return granularity;
+  }
+
+  public Scheme scheme() {
+    return scheme;
+  }
+
+  public boolean unsigned() {
+    return unsigned;
+  }
+
+  public long[] shape() {
+    return shape.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TensorSpec t && Arrays.equals(shape, t.shape) && granularity.equals(t.granularity)
+        && scheme == t.scheme && unsigned == t.unsigned && Arrays.equals(scales, t.scales)
+        && Arrays.equals(zeroPoints, t.zeroPoints);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(shape) * 31 + granularity.hashCode();
+  }
+}
