@@ -34,9 +34,7 @@ public final class ChunkQuantizer {
     float[] scales = new float[units];
     int[] zps = new int[units];
     for (int u = 0; u < units; u++) {
-      boolean any = min[u] <= max[u];
-      float absmax = any ? Math.max(Math.abs(min[u]), Math.abs(max[u])) : 0f;
-      QuantParams p = QuantParams.of(spec.scheme(), min[u], max[u], absmax);
+      QuantParams p = QuantParams.minMax(spec.scheme(), min[u], max[u]);
       scales[u] = p.scale();
       zps[u] = p.zeroPoint();
     }

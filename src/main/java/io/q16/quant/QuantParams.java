@@ -96,6 +96,15 @@ public final class QuantParams implements Serializable {
     }
   }
 
+  /**
+   * Min/max calibration of the finite range [min, max]: threshold max(|min|, |max|). An empty
+   * range (min > max: no finite value) is treated like an all-zero one.
+   */
+  public static QuantParams minMax(Scheme scheme, float min, float max) {
+    float absmax = min <= max ? Math.max(Math.abs(min), Math.abs(max)) : 0f;
+    return of(scheme, min, max, absmax);
+  }
+
   private static float storedScale(double scale) {
     float f = (float) scale;
     return f > 0 ? f : Float.MIN_VALUE;

@@ -133,7 +133,7 @@ public final class QuantizeJob {
       for (int t = 0; t < params.length; t++) {
         RangeStats r = stats[t].range;
         if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
-          params[t] = QuantParams.of(options.scheme(), r.min(), r.max(), r.absmax());
+          params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max());
         } else if (!specs[t].localUnits()) {
           int units = (int) specs[t].layout().units();
           float[] scales = new float[units];
@@ -142,8 +142,7 @@ public final class QuantizeJob {
             // A tensor without elements has no chunk statistics: its units hold nothing.
             float lo = stats[t].unitMin == null ? Float.POSITIVE_INFINITY : stats[t].unitMin[u];
             float hi = stats[t].unitMax == null ? Float.NEGATIVE_INFINITY : stats[t].unitMax[u];
-            float absmax = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0f;
-            QuantParams p = QuantParams.of(options.scheme(), lo, hi, absmax);
+            QuantParams p = QuantParams.minMax(options.scheme(), lo, hi);
             scales[u] = p.scale();
             zps[u] = p.zeroPoint();
           }
