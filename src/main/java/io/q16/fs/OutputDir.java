@@ -21,6 +21,7 @@ import org.apache.hadoop.util.ShutdownHookManager;
  */
 public final class OutputDir implements AutoCloseable {
   private final String out;
+  private final String marker;
   private final Path outPath;
   private final Path staging;
   private final Path previous;
@@ -28,8 +29,9 @@ public final class OutputDir implements AutoCloseable {
   private final Runnable hook;
   private boolean done;
 
-  private OutputDir(String out, Path outPath, FileSystem fs, String runId) {
+  private OutputDir(String out, String marker, Path outPath, FileSystem fs, String runId) {
     this.out = out;
+    this.marker = marker;
     this.outPath = outPath;
     this.fs = fs;
     Path parent = outPath.getParent();
@@ -45,21 +47,29 @@ public final class OutputDir implements AutoCloseable {
    * work is done if {@code out} is a file or a directory that is not a Q16 output.
    */
   public static OutputDir create(String out, Configuration conf, String runId) throws IOException {
+    return create(out, conf, runId, Manifest.FILE_NAME);
+  }
+
+  /**
+   * As {@link #create(String, Configuration, String)} for an output whose commit record is
+   * {@code marker}: a directory holding it (or empty) may be replaced, any other is refused.
+   */
+  public static OutputDir create(String out, Configuration conf, String runId, String marker) throws IOException {
     Path p = new Path(out);
     FileSystem fs = HadoopFs.fileSystem(p, conf);
     Path qualified = fs.makeQualified(p);
     if (qualified.getParent() == null) {
       throw Errors.output(out, "cannot write to the root of a file system");
     }
-    checkReplaceable(out, qualified, fs);
-    OutputDir dir = new OutputDir(out, qualified, fs, runId);
+    checkReplaceable(out, qualified, fs, marker);
+    OutputDir dir = new OutputDir(out, marker, qualified, fs, runId);
     if (!fs.mkdirs(dir.staging)) {
       throw Errors.output(out, "cannot create staging directory " + dir.staging);
     }
     return dir;
   }
 
-  private static void checkReplaceable(String out, Path p, FileSystem fs) throws IOException {
+  private static void checkReplaceable(String out, Path p, FileSystem fs, String marker) throws IOException {
     FileStatus status;
     try {
       status = fs.getFileStatus(p);
@@ -69,13 +79,12 @@ public final class OutputDir implements AutoCloseable {
     if (!status.isDirectory()) {
       throw Errors.output(out, "exists and is a file; refusing to replace it");
     }
-    if (fs.exists(new Path(p, Manifest.FILE_NAME))) {
+    if (fs.exists(new Path(p, marker))) {
       return;
     }
     if (fs.listStatus(p).length > 0) {
       throw Errors.output(
-          out, "exists, is not empty and holds no " + Manifest.FILE_NAME
-              + " (not a Q16 output); refusing to replace it");
+          out, "exists, is not empty and holds no " + marker + " (not a Q16 output); refusing to replace it");
     }
   }
 
@@ -114,7 +123,7 @@ public final class OutputDir implements AutoCloseable {
 
   /** Swaps the staging directory in as {@code out}; the previous output is deleted last. */
   public void commit() throws IOException {
-    checkReplaceable(out, outPath, fs);
+    checkReplaceable(out, outPath, fs, marker);
     boolean hadPrevious = fs.exists(outPath);
     if (hadPrevious && !fs.rename(outPath, previous)) {
       throw Errors.output(out, "cannot move the previous output aside to " + previous);
