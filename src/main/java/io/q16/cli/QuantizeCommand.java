@@ -5,10 +5,12 @@ import io.q16.Units;
 import io.q16.format.Manifest;
 import io.q16.quant.Granularity;
 import io.q16.quant.NanPolicy;
+import io.q16.quant.Overflow;
 import io.q16.quant.Scheme;
 import io.q16.spark.QuantizeJob;
 import io.q16.spark.Sessions;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -67,6 +69,16 @@ final class QuantizeCommand implements Callable<Integer> {
           + " unsigned codes. Default: ${DEFAULT-VALUE}.")
   String storage;
 
+  @Option(names = "--overflow", paramLabel = "POLICY", defaultValue = "saturate",
+      description = "saturate: clamp codes outside the range and count them; rescale: widen the scale until no"
+          + " finite value clips (±Inf still saturate, counted). Default: ${DEFAULT-VALUE}.")
+  String overflow;
+
+  @Option(names = "--keep-float", paramLabel = "GLOB",
+      description = "Keep tensors whose name matches (* any run, ? one character) in their float dtype,"
+          + " unquantized; repeatable. The manifest names them and the pattern.")
+  java.util.List<String> keepFloat = new java.util.ArrayList<>();
+
   @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
       description = "error: refuse a tensor holding NaN, naming it and the count; zero: map NaN to 0 and"
           + " count it. Default: ${DEFAULT-VALUE}.")
@@ -96,7 +108,7 @@ final class QuantizeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     QuantizeJob.Options o = new QuantizeJob.Options(
         model, out, parse(() -> Scheme.parse(scheme)), parse(this::granularity), parse(this::unsigned),
-        parse(() -> NanPolicy.parse(nan)),
+        parse(() -> Overflow.parse(overflow)), List.copyOf(keepFloat), parse(() -> NanPolicy.parse(nan)),
         mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression));
     PrintWriter w = spec.commandLine().getOut();
     QuantizeJob.Result r = QuantizeJob.run(Sessions.get("q16 quantize"), o, System.err);
@@ -114,8 +126,9 @@ final class QuantizeCommand implements Callable<Integer> {
         Units.count(m.source().files().size(), "file"), Units.bytes(t.sourceBytes()));
     w.printf(Locale.ROOT, "  output      %s (%s, %s, %s)%n", out, Manifest.FILE_NAME,
         Units.count(m.shards().size(), "shard"), Units.bytes(shardBytes));
-    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, %s, min/max), %d skipped%n",
-        t.quantized(), m.config().scheme(), m.config().granularity(), t.skipped());
+    long kept = m.tensors().stream().filter(e -> Manifest.TensorEntry.KEPT_FLOAT.equals(e.status())).count();
+    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, %s, min/max, %s), %d not quantized (%d kept float)%n",
+        t.quantized(), m.config().scheme(), m.config().granularity(), m.config().overflow(), t.skipped(), kept);
     w.printf(Locale.ROOT, "  elements    %,d  (clipped %,d)%n", t.elements(), t.clipped());
     w.printf(Locale.ROOT, "  throughput  %s/s of input end to end%n",
         Units.bytes((long) (t.sourceBytes() / Math.max(1e-9, r.totalSeconds()))));

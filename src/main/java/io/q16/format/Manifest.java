@@ -110,6 +110,7 @@ public record Manifest(
 
     public static final String QUANTIZED = "quantized";
     public static final String SKIPPED = "skipped";
+    public static final String KEPT_FLOAT = "kept-float";
   }
 
   public byte[] toJson() {

@@ -34,7 +34,7 @@ public final class ChunkQuantizer {
     float[] scales = new float[units];
     int[] zps = new int[units];
     for (int u = 0; u < units; u++) {
-      QuantParams p = QuantParams.minMax(spec.scheme(), min[u], max[u]);
+      QuantParams p = QuantParams.minMax(spec.scheme(), min[u], max[u], spec.overflow());
       scales[u] = p.scale();
       zps[u] = p.zeroPoint();
     }

@@ -105,6 +105,34 @@ public final class QuantParams implements Serializable {
     return of(scheme, min, max, absmax);
   }
 
+  /**
+   * Min/max calibration under an overflow policy. {@link Overflow#RESCALE} widens the scale of
+   * {@link #minMax} (one float32 ulp at a time, recomputing the zero point) until neither min nor
+   * max clips: with symmetric full range the +max|x| element would otherwise round to 32768. Only
+   * ±Inf can still clip, and do, counted.
+   */
+  public static QuantParams minMax(Scheme scheme, float min, float max, Overflow overflow) {
+    QuantParams p = minMax(scheme, min, max);
+    if (overflow == Overflow.SATURATE || !(min <= max)) {
+      return p;
+    }
+    float scale = p.scale;
+    int zp = p.zeroPoint;
+    while (clips(min, scale, zp, p.qmin, p.qmax) || clips(max, scale, zp, p.qmin, p.qmax)) {
+      scale = Math.nextUp(scale);
+      if (scheme == Scheme.ASYMMETRIC) {
+        double rmin = Math.min((double) min, 0.0);
+        zp = (int) Math.max(p.qmin, Math.min(p.qmax, Math.rint(p.qmin - rmin / (double) scale)));
+      }
+    }
+    return new QuantParams(scale, zp, p.qmin, p.qmax);
+  }
+
+  private static boolean clips(float x, float scale, int zp, int qmin, int qmax) {
+    double r = Math.rint(x / scale) + zp;
+    return r > qmax || r < qmin;
+  }
+
   private static float storedScale(double scale) {
     float f = (float) scale;
     return f > 0 ? f : Float.MIN_VALUE;

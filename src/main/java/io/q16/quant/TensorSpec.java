@@ -19,15 +19,26 @@ public final class TensorSpec implements Serializable {
   private final Granularity granularity;
   private final Scheme scheme;
   private final boolean unsigned;
+  private final Overflow overflow;
   private float[] scales;
   private int[] zeroPoints;
   private transient UnitLayout layout;
 
   public TensorSpec(long[] shape, Granularity granularity, Scheme scheme, boolean unsigned) {
+    this(shape, granularity, scheme, unsigned, Overflow.SATURATE);
+  }
+
+  /** @param overflow how chunks choose their own units' parameters (for local units) */
+  public TensorSpec(long[] shape, Granularity granularity, Scheme scheme, boolean unsigned, Overflow overflow) {
     this.shape = shape.clone();
     this.granularity = granularity;
     this.scheme = scheme;
     this.unsigned = unsigned;
+    this.overflow = overflow;
+  }
+
+  public Overflow overflow() {
+    return overflow;
   }
 
   public UnitLayout layout() {
@@ -76,7 +87,7 @@ public final class TensorSpec implements Serializable {
   @Override
   public boolean equals(Object o) {
     return o instanceof TensorSpec t && Arrays.equals(shape, t.shape) && granularity.equals(t.granularity)
-        && scheme == t.scheme && unsigned == t.unsigned && Arrays.equals(scales, t.scales)
+        && scheme == t.scheme && unsigned == t.unsigned && overflow == t.overflow && Arrays.equals(scales, t.scales)
         && Arrays.equals(zeroPoints, t.zeroPoints);
   }
 

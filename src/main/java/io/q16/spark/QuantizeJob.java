@@ -11,6 +11,7 @@ import io.q16.fs.OutputDir;
 import io.q16.quant.Codes;
 import io.q16.quant.Granularity;
 import io.q16.quant.NanPolicy;
+import io.q16.quant.Overflow;
 import io.q16.quant.QuantParams;
 import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
@@ -65,6 +66,8 @@ public final class QuantizeJob {
       Scheme scheme,
       Granularity granularity,
       boolean unsigned,
+      Overflow overflow,
+      List<String> keepFloat,
       NanPolicy nanPolicy,
       long chunkBytes,
       long shardBytes,
@@ -102,7 +105,11 @@ public final class QuantizeJob {
     List<TensorInfo> toQuantize = new ArrayList<>();
     for (TensorInfo t : model.tensors()) {
       switch (t.dtype().kind()) {
-        case FLOAT -> toQuantize.add(t);
+        case FLOAT -> {
+          if (keepFloatPattern(t.name()) == null) {
+            toQuantize.add(t);
+          }
+        }
         case INTEGER -> { }
         case UNSUPPORTED -> throw Errors.badTensor(
             t.file(), t.name(),
@@ -113,7 +120,7 @@ public final class QuantizeJob {
     long[] align = new long[specs.length];
     for (int t = 0; t < specs.length; t++) {
       specs[t] = new TensorSpec(toQuantize.get(t).shape(), granularityOf(toQuantize.get(t)), options.scheme(),
-          options.unsigned());
+          options.unsigned(), options.overflow());
       align[t] = specs[t].layout().localAlignment();
     }
     Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes(), align);
@@ -133,7 +140,7 @@ public final class QuantizeJob {
       for (int t = 0; t < params.length; t++) {
         RangeStats r = stats[t].range;
         if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
-          params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max());
+          params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
         } else if (!specs[t].localUnits()) {
           int units = (int) specs[t].layout().units();
           float[] scales = new float[units];
@@ -142,7 +149,7 @@ public final class QuantizeJob {
             // A tensor without elements has no chunk statistics: its units hold nothing.
             float lo = stats[t].unitMin == null ? Float.POSITIVE_INFINITY : stats[t].unitMin[u];
             float hi = stats[t].unitMax == null ? Float.NEGATIVE_INFINITY : stats[t].unitMax[u];
-            QuantParams p = QuantParams.minMax(options.scheme(), lo, hi);
+            QuantParams p = QuantParams.minMax(options.scheme(), lo, hi, options.overflow());
             scales[u] = p.scale();
             zps[u] = p.zeroPoint();
           }
@@ -159,6 +166,20 @@ public final class QuantizeJob {
       long t4 = System.nanoTime();
       return new Result(manifest, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
     }
+  }
+
+  /** The --keep-float pattern {@code name} matches, or null. Globs: '*' any run, '?' one character. */
+  private String keepFloatPattern(String name) {
+    for (String glob : options.keepFloat()) {
+      StringBuilder re = new StringBuilder();
+      for (char c : glob.toCharArray()) {
+        re.append(c == '*' ? ".*" : c == '?' ? "." : java.util.regex.Pattern.quote(String.valueOf(c)));
+      }
+      if (name.matches(re.toString())) {
+        return glob;
+      }
+    }
+    return null;
   }
 
   /** The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1. */
@@ -415,9 +436,13 @@ public final class QuantizeJob {
       Integer t = index.get(info.name());
       if (t == null) {
         skipped++;
+        String keep = keepFloatPattern(info.name());
+        boolean kept = info.dtype().quantizable() && keep != null;
         entries.add(new Manifest.TensorEntry(
-            info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.SKIPPED,
-            "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
+            info.name(), info.dtype().name(), shape(info),
+            kept ? Manifest.TensorEntry.KEPT_FLOAT : Manifest.TensorEntry.SKIPPED,
+            kept ? "matches --keep-float '" + keep + "': kept in its source dtype, not quantized"
+                : "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
             info.elements(), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
             null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null));
         continue;
@@ -457,7 +482,7 @@ public final class QuantizeJob {
         new Manifest.Source(options.model(), HexFormat.of().formatHex(fingerprint.digest()), files),
         new Manifest.Config(
             options.scheme().cliName(), options.granularity().toString() + (options.unsigned() ? ", uint16" : ""),
-            "minmax", options.nanPolicy().toString(), "saturate",
+            "minmax", options.nanPolicy().toString(), options.overflow().toString(),
             options.chunkBytes(), options.shardBytes(), options.compression()),
         new Manifest.Totals(
             model.tensors().size(), model.tensors().size() - skipped, skipped, elements,

@@ -130,6 +130,48 @@ class CliTest extends SparkTestBase {
   }
 
   @Test
+  void rescaleWidensTheScaleUntilNothingFiniteClips() throws IOException {
+    float[] x = Models.weights(5, 300, 0.1);
+    x[4] = 10f; // as in the seed's example: 10 / fl(20 / 65535) rounds to 32768 under symmetric
+    x[10] = Float.POSITIVE_INFINITY;
+    Path file = Models.write(tmp.resolve("m.safetensors"), List.of(Models.f32("w", x, 300)));
+    for (String scheme : new String[] {"symmetric", "asymmetric"}) {
+      Path sat = tmp.resolve("sat-" + scheme);
+      Path res = tmp.resolve("res-" + scheme);
+      assertThat(q16("quantize", file.toString(), "--out", sat.toString(), "--scheme", scheme).code()).isZero();
+      assertThat(q16("quantize", file.toString(), "--out", res.toString(), "--scheme", scheme, "--overflow", "rescale")
+          .code()).isZero();
+      Manifest.TensorEntry s = Outputs.manifest(sat).tensor("w");
+      Manifest.TensorEntry r = Outputs.manifest(res).tensor("w");
+      assertThat(Outputs.manifest(res).config().overflow()).isEqualTo("rescale");
+      assertThat(r.clipped()).isEqualTo(1); // only +Inf
+      assertThat(r.scale()).isGreaterThanOrEqualTo(s.scale());
+      if (scheme.equals("symmetric")) {
+        assertThat(s.clipped()).isEqualTo(2); // +max|x| rounds to 32768, and +Inf
+        assertThat(Math.nextDown(r.scale())).isLessThan(r.scale());
+        // One ulp less would clip again: the widening is minimal.
+        assertThat(Math.rint(x[4] / Math.nextDown(r.scale()))).isGreaterThan(32767);
+      }
+      assertThat(q16("verify", res.toString()).code()).isZero();
+    }
+  }
+
+  @Test
+  void keepFloatLeavesMatchingTensorsUnquantizedAndSaysSo() throws IOException {
+    Path file = Models.write(tmp.resolve("m.safetensors"), GOOD);
+    Path out = tmp.resolve("out");
+    Run r = q16("quantize", file.toString(), "--out", out.toString(), "--keep-float", "b*", "--keep-float", "*.none");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("1 quantized").contains("1 kept float");
+    Manifest m = Outputs.manifest(out);
+    assertThat(m.tensor("b").status()).isEqualTo("kept-float");
+    assertThat(m.tensor("b").reason()).contains("--keep-float 'b*'");
+    assertThat(m.tensor("w").status()).isEqualTo("quantized");
+    assertThat(Outputs.codes(spark(), out, "b")).isEmpty();
+    assertThat(q16("verify", out.toString()).code()).isZero();
+  }
+
+  @Test
   void aDirectoryThatIsNotAQ16OutputIsNeverReplaced() throws IOException {
     Path file = Models.write(tmp.resolve("m.safetensors"), GOOD);
     Path precious = Files.createDirectories(tmp.resolve("precious"));
