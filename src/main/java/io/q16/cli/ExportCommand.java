@@ -28,8 +28,14 @@ import picocli.CommandLine.Spec;
       "fake-quant: every quantized tensor as float32 dequantize(quantize(x)), same names and shapes,"
           + " for quantization-aware fine-tuning or accuracy evaluation in any framework.",
       "",
-      "Tensors Q16 skipped are copied from the source model. One file, or Hugging Face-style shards and"
-          + " model.safetensors.index.json beyond --file-mb; OUT appears whole or not at all.",
+      "arrow: one Arrow IPC file per quantized tensor, <name>.arrow, whose codes column is an"
+          + " arrow.fixed_shape_tensor of the tensor's rows (slices along axis 0) in record batches a reader"
+          + " maps without copying; shape, scheme and per-tensor parameters in the schema metadata, per-channel"
+          + " or per-group parameters in <name>.params.arrow.",
+      "",
+      "safetensors exports copy the tensors Q16 skipped from the source model. One file, or Hugging"
+          + " Face-style shards and model.safetensors.index.json beyond --file-mb. OUT appears whole or not"
+          + " at all.",
       ""
     })
 final class ExportCommand implements Callable<Integer> {
@@ -40,7 +46,7 @@ final class ExportCommand implements Callable<Integer> {
   @Parameters(paramLabel = "DIR", description = "A Q16 output directory (holding manifest.json).")
   String dir;
 
-  @Option(names = "--to", required = true, paramLabel = "KIND", description = "safetensors or fake-quant.")
+  @Option(names = "--to", required = true, paramLabel = "KIND", description = "safetensors, fake-quant or arrow.")
   String to;
 
   @Option(names = "--out", required = true, paramLabel = "OUT", description = "Output directory.")
@@ -50,15 +56,21 @@ final class ExportCommand implements Callable<Integer> {
       description = "Largest output file before the model is split into shards. Default: ${DEFAULT-VALUE}.")
   double fileMb;
 
+  @Option(names = "--arrow-batch-mb", paramLabel = "MiB", defaultValue = "16",
+      description = "Codes per Arrow record batch (whole rows). Default: ${DEFAULT-VALUE}.")
+  double arrowBatchMb;
+
   @Override
   public Integer call() throws Exception {
     ModelExport.Kind kind = switch (to.toLowerCase(Locale.ROOT)) {
       case "safetensors" -> ModelExport.Kind.INT16;
       case "fake-quant" -> ModelExport.Kind.FAKE_QUANT;
-      default -> throw Errors.usage("unknown --to '" + to + "' (safetensors or fake-quant)");
+      case "arrow" -> ModelExport.Kind.ARROW;
+      default -> throw Errors.usage("unknown --to '" + to + "' (safetensors, fake-quant or arrow)");
     };
     List<FileChecksum> files = ExportJob.run(Sessions.get("q16 export"),
-        new ExportJob.Options(dir, out, kind, QuantizeCommand.mib("--file-mb", fileMb)), System.err);
+        new ExportJob.Options(dir, out, kind, QuantizeCommand.mib("--file-mb", fileMb),
+            QuantizeCommand.mib("--arrow-batch-mb", arrowBatchMb)), System.err);
     long bytes = files.stream().mapToLong(FileChecksum::getBytes).sum();
     spec.commandLine().getOut().printf(Locale.ROOT, "q16 export: %s (%s) -> %s: %d file%s, %s%n", dir, to, out,
         files.size(), files.size() == 1 ? "" : "s", io.q16.Units.bytes(bytes));

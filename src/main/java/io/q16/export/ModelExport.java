@@ -40,8 +40,8 @@ import org.apache.hadoop.conf.Configuration;
  * Tensors Q16 skipped (integer dtypes) are copied from the source model unchanged.
  */
 public final class ModelExport {
-  /** What the exported tensors hold. */
-  public enum Kind { INT16, FAKE_QUANT }
+  /** What the exported tensors hold: int16 safetensors, fake-quant safetensors, or Arrow IPC (see {@link ArrowExport}). */
+  public enum Kind { INT16, FAKE_QUANT, ARROW }
 
   private ModelExport() {}
 

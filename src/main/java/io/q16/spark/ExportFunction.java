@@ -1,5 +1,6 @@
 package io.q16.spark;
 
+import io.q16.export.ArrowExport;
 import io.q16.export.ModelExport;
 import io.q16.format.Manifest;
 import io.q16.fs.HadoopFs;
@@ -32,14 +33,17 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
   private final String outputDir;
   private final String shardDir;
   private final ModelExport.Kind kind;
+  private final long arrowBatchBytes;
 
   /**
    * @param manifestJson the manifest as JSON (records do not survive Kryo; bytes do)
    * @param outputDir where the files go (the export's staging directory)
    * @param shardDir the Q16 output whose shards are read
+   * @param arrowBatchBytes codes per Arrow record batch (whole rows), each mapped without copying
    */
   ExportFunction(Broadcast<HadoopConf> conf, Broadcast<byte[]> manifestJson, String outputDir, String shardDir,
-      ModelExport.Kind kind) {
+      ModelExport.Kind kind, long arrowBatchBytes) {
+    this.arrowBatchBytes = arrowBatchBytes;
     this.conf = conf;
     this.manifestJson = manifestJson;
     this.outputDir = outputDir;
@@ -62,30 +66,54 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
       for (String name : task.getTensors()) {
         tensors.add(m.tensor(name));
       }
-      Path target = new Path(outputDir, task.getFile());
-      TaskContext ctx = TaskContext.get();
-      long attempt = ctx == null ? 0 : ctx.taskAttemptId();
-      Path tmp = new Path(outputDir, "." + task.getFile() + ".attempt-" + attempt);
-      FileSystem fs = HadoopFs.fileSystem(target, c);
-      CRC32C crc = new CRC32C();
-      long bytes;
-      try (CheckedOutputStream checked = new CheckedOutputStream(fs.create(tmp, true), crc);
-          OutputStream o = new BufferedOutputStream(checked, 1 << 20)) {
-        ModelExport.write(o, m, tensors, kind, shardFiles, c);
-        o.flush();
-      } catch (IOException | RuntimeException e) {
-        fs.delete(tmp, false);
-        throw e;
+      if (kind == ModelExport.Kind.ARROW) {
+        for (Manifest.TensorEntry t : tensors) {
+          if (!Manifest.TensorEntry.QUANTIZED.equals(t.status())) {
+            continue;
+          }
+          String base = ArrowExport.fileName(t.name());
+          ArrowExport.Params[] params = new ArrowExport.Params[1];
+          out.add(writeFile(c, base + ".arrow",
+              o -> params[0] = ArrowExport.write(t, shardFiles, c, o, arrowBatchBytes)));
+          if (params[0] != null) {
+            out.add(writeFile(c, base + ".params.arrow", o -> ArrowExport.writeParams(t, params[0], o)));
+          }
+        }
+        continue;
       }
-      bytes = fs.getFileStatus(tmp).getLen();
-      if (fs.exists(target)) {
-        fs.delete(target, false); // an earlier attempt's identical file
-      }
-      if (!fs.rename(tmp, target)) {
-        throw new UncheckedIOException(new IOException("cannot rename " + tmp + " to " + target));
-      }
-      out.add(new FileChecksum(task.getFile(), bytes, (int) crc.getValue()));
+      out.add(writeFile(c, task.getFile(), o -> ModelExport.write(o, m, tensors, kind, shardFiles, c)));
     }
     return out.iterator();
+  }
+
+  /** Streams one output file. */
+  private interface Body {
+    void writeTo(OutputStream o) throws IOException;
+  }
+
+  /** Writes {@code name} under an attempt-unique temporary name, then renames it into place. */
+  private FileChecksum writeFile(Configuration c, String name, Body body) throws IOException {
+    Path target = new Path(outputDir, name);
+    TaskContext ctx = TaskContext.get();
+    long attempt = ctx == null ? 0 : ctx.taskAttemptId();
+    Path tmp = new Path(outputDir, "." + name + ".attempt-" + attempt);
+    FileSystem fs = HadoopFs.fileSystem(target, c);
+    CRC32C crc = new CRC32C();
+    try (CheckedOutputStream checked = new CheckedOutputStream(fs.create(tmp, true), crc);
+        OutputStream o = new BufferedOutputStream(checked, 1 << 20)) {
+      body.writeTo(o);
+      o.flush();
+    } catch (IOException | RuntimeException e) {
+      fs.delete(tmp, false);
+      throw e;
+    }
+    long bytes = fs.getFileStatus(tmp).getLen();
+    if (fs.exists(target)) {
+      fs.delete(target, false); // an earlier attempt's identical file
+    }
+    if (!fs.rename(tmp, target)) {
+      throw new UncheckedIOException(new IOException("cannot rename " + tmp + " to " + target));
+    }
+    return new FileChecksum(name, bytes, (int) crc.getValue());
   }
 }

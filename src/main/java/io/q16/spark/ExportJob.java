@@ -21,16 +21,17 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * {@code q16 export DIR --to safetensors|fake-quant --out OUT}: writes a Q16 output as a
+ * {@code q16 export DIR --to safetensors|fake-quant|arrow --out OUT}: writes a Q16 output as a
  * safetensors model (one file, or Hugging Face-style shards plus {@code model.safetensors.index.json}
- * when larger than {@code --file-mb}), each file written whole by one executor task.
+ * when larger than {@code --file-mb}) or as Arrow IPC files (one per tensor); each file is written
+ * whole by one executor task.
  */
 public final class ExportJob {
   /** The commit record of an export directory, written last. */
   public static final String MARKER = "q16-export.json";
 
   /** What to export where. */
-  public record Options(String dir, String out, ModelExport.Kind kind, long fileBytes) {}
+  public record Options(String dir, String out, ModelExport.Kind kind, long fileBytes, long arrowBatchBytes) {}
 
   private ExportJob() {}
 
@@ -70,13 +71,13 @@ public final class ExportJob {
       long t0 = System.nanoTime();
       List<FileChecksum> files = spark
           .createDataset(jsc.parallelize(tasks, Math.max(1, tasks.size())).rdd(), Encoders.bean(ExportTask.class))
-          .mapPartitions(new ExportFunction(hconf, manifest, out.staging().toString(), o.dir(), o.kind()),
+          .mapPartitions(new ExportFunction(hconf, manifest, out.staging().toString(), o.dir(), o.kind(), o.arrowBatchBytes()),
               FileChecksum.ENCODER)
           .collectAsList();
       progress.printf("[export] %d file%s written in %.1fs%n", files.size(), files.size() == 1 ? "" : "s",
           (System.nanoTime() - t0) / 1e9);
       ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-      if (tasks.size() > 1) {
+      if (tasks.size() > 1 && o.kind() != ModelExport.Kind.ARROW) {
         Map<String, String> weightMap = new LinkedHashMap<>();
         long total = 0;
         for (ExportTask task : tasks) {
@@ -95,7 +96,19 @@ public final class ExportJob {
       }
       Map<String, Object> marker = new LinkedHashMap<>();
       marker.put("format", "q16-export");
-      marker.put("kind", o.kind() == ModelExport.Kind.INT16 ? "safetensors" : "fake-quant");
+      marker.put("kind", switch (o.kind()) {
+        case INT16 -> "safetensors";
+        case FAKE_QUANT -> "fake-quant";
+        case ARROW -> "arrow";
+      });
+      if (o.kind() == ModelExport.Kind.ARROW) {
+        Map<String, String> files2 = new LinkedHashMap<>();
+        for (Manifest.TensorEntry t : m.tensors()) {
+          files2.put(t.name(), Manifest.TensorEntry.QUANTIZED.equals(t.status())
+              ? io.q16.export.ArrowExport.fileName(t.name()) + ".arrow" : "not exported (" + t.status() + ")");
+        }
+        marker.put("tensors", files2);
+      }
       marker.put("from", o.dir());
       marker.put("sourceFingerprint", m.source().fingerprint());
       List<Map<String, Object>> list = new ArrayList<>();

@@ -112,6 +112,31 @@ class ExportTest extends SparkTestBase {
             spec.granularity().kind() == Granularity.Kind.GROUP ? 2 : 1);
       }
     }
+    Path arrow = tmp.resolve("arrow");
+    // Tiny batches: tensors span several record batches of whole rows.
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "arrow", "--out", arrow.toString(),
+        "--arrow-batch-mb", "0.0005")).isZero();
+    for (Models.T t : tensors) {
+      Manifest.TensorEntry e = m.tensor(t.name());
+      Path f = arrow.resolve(io.q16.export.ArrowExport.fileName(t.name()) + ".arrow");
+      if (!"quantized".equals(e.status())) {
+        assertThat(f).doesNotExist();
+        continue;
+      }
+      ArrowTensor a = readArrow(f);
+      assertThat(a.extension).isEqualTo("arrow.fixed_shape_tensor");
+      assertThat(a.metadata).containsEntry("q16.tensor", t.name()).containsEntry("q16.storage", e.storage());
+      assertThat(a.codes).isEqualTo(Outputs.codes(spark(), q, t.name()));
+      if (t.shape().length >= 2 && Models.elements(t.shape()) > 0) {
+        assertThat(a.batches).isGreaterThan(1);
+        assertThat(a.rows).isEqualTo(t.shape()[0]);
+      }
+      Path params = arrow.resolve(io.q16.export.ArrowExport.fileName(t.name()) + ".params.arrow");
+      assertThat(Files.exists(params)).isEqualTo(e.scale() == null);
+      if (e.scale() == null) {
+        assertThat(readArrow(params).rows).isEqualTo(e.units());
+      }
+    }
     // Re-exporting replaces the previous export whole; a foreign directory is refused.
     assertThat(CliTestAccess.q16("export", q.toString(), "--to", "safetensors", "--out", st.toString())).isZero();
     assertThat(st.resolve("model.safetensors")).exists();
@@ -130,6 +155,38 @@ class ExportTest extends SparkTestBase {
   }
 
   record Loaded(TensorInfo info, byte[] bytes) {}
+
+  record ArrowTensor(String extension, Map<String, String> metadata, short[] codes, long rows, int batches) {}
+
+  /** Reads an exported Arrow file with Arrow Java: the codes column flattened, or just the row count. */
+  private static ArrowTensor readArrow(Path f) throws IOException {
+    try (org.apache.arrow.memory.RootAllocator alloc = new org.apache.arrow.memory.RootAllocator();
+        java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(f);
+        org.apache.arrow.vector.ipc.ArrowFileReader r = new org.apache.arrow.vector.ipc.ArrowFileReader(ch, alloc)) {
+      org.apache.arrow.vector.types.pojo.Schema schema = r.getVectorSchemaRoot().getSchema();
+      org.apache.arrow.vector.types.pojo.Field field = schema.getFields().get(0);
+      String ext = field.getMetadata().get("ARROW:extension:name");
+      java.util.List<Short> values = new java.util.ArrayList<>();
+      long rows = 0;
+      int batches = 0;
+      while (r.loadNextBatch()) {
+        batches++;
+        org.apache.arrow.vector.VectorSchemaRoot root = r.getVectorSchemaRoot();
+        rows += root.getRowCount();
+        if (root.getVector(0) instanceof org.apache.arrow.vector.complex.FixedSizeListVector list) {
+          org.apache.arrow.vector.SmallIntVector v = (org.apache.arrow.vector.SmallIntVector) list.getDataVector();
+          for (int i = 0; i < v.getValueCount(); i++) {
+            values.add(v.get(i));
+          }
+        }
+      }
+      short[] codes = new short[values.size()];
+      for (int i = 0; i < codes.length; i++) {
+        codes[i] = values.get(i);
+      }
+      return new ArrowTensor(ext, schema.getCustomMetadata(), codes, rows, batches);
+    }
+  }
 
   /** Every tensor of an export directory, through the index when there is one. */
   private static Map<String, Loaded> load(Path dir) throws IOException {
