@@ -83,6 +83,41 @@ class GranularityJobTest extends SparkTestBase {
     assertThat(CliTestAccess.q16("verify", big.toString())).isZero();
   }
 
+  @org.junit.jupiter.api.Test
+  void perChannelScalesFollowTheChannels() throws IOException {
+    // Row r of a [16, 40] weight is scaled by 2^r: channel scales along axis 0 must double, row by row.
+    float[] x = Models.weights(9, 16 * 40, 0.01);
+    for (int r = 0; r < 16; r++) {
+      for (int c = 0; c < 40; c++) {
+        x[r * 40 + c] *= (float) Math.scalb(1.0, r);
+      }
+    }
+    Path model = Models.write(tmp.resolve("rows.safetensors"), List.of(Models.f32("w", x, 16, 40)));
+    Path out = tmp.resolve("rows");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", out.toString(), "--granularity", "channel",
+        "--chunk-mb", "0.0005")).isZero();
+    List<org.apache.spark.sql.Row> rows = spark().read().parquet(out.resolve("shards").toString())
+        .orderBy("chunk").select("scales").collectAsList();
+    List<Float> scales = new java.util.ArrayList<>();
+    for (org.apache.spark.sql.Row r : rows) {
+      for (float f : io.q16.quant.Codes.floats((byte[]) r.get(0))) {
+        scales.add(f);
+      }
+    }
+    assertThat(scales).hasSize(16);
+    for (int r = 0; r < 16; r++) {
+      float lo = Float.POSITIVE_INFINITY;
+      float hi = Float.NEGATIVE_INFINITY;
+      for (int c = 0; c < 40; c++) {
+        lo = Math.min(lo, x[r * 40 + c]);
+        hi = Math.max(hi, x[r * 40 + c]);
+      }
+      assertThat(scales.get(r)).as("channel %d", r).isEqualTo(QuantParams.minMax(Scheme.SYMMETRIC, lo, hi).scale());
+    }
+    // The rows' scales span the 2^15 range the weight was built with.
+    assertThat(scales.get(15) / scales.get(1)).isGreaterThan(1000f);
+  }
+
   private static short[] wholeTensor(float[] x, long[] shape, Granularity g, Scheme s) {
     UnitLayout layout = UnitLayout.of(shape, g);
     int units = (int) layout.units();
