@@ -13,7 +13,8 @@ import org.apache.spark.broadcast.Broadcast;
 
 /**
  * Executor side of the statistics pass: for each chunk, range statistics of its float values and
- * the CRC-32C of its source bytes. Returns one small row per chunk; the driver merges them.
+ * the CRC-32C of its source bytes. Returns one small row per chunk; the driver merges them. For
+ * channels along an inner axis, per-channel ranges are folded within the partition first.
  */
 final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats> {
   private static final long serialVersionUID = 1L;
@@ -33,14 +34,26 @@ final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats
     CRC32C crc = new CRC32C();
     TensorSpec[] specOf = specs.value();
     return new Iterator<>() {
+      // Per-unit ranges of the current tensor, folded over this partition's consecutive chunks of
+      // it and attached to its last one: one array per (partition, tensor) reaches the driver,
+      // not one per chunk.
+      private ChunkTask pending = tasks.hasNext() ? tasks.next() : null;
+      private int unitsTensor = -1;
+      private float[] unitMin;
+      private float[] unitMax;
+
       @Override
       public boolean hasNext() {
-        return tasks.hasNext();
+        return pending != null;
       }
 
       @Override
       public ChunkStats next() {
-        ChunkTask task = tasks.next();
+        ChunkTask task = pending;
+        if (task == null) {
+          throw new java.util.NoSuchElementException();
+        }
+        pending = tasks.hasNext() ? tasks.next() : null;
         float[] x = source.readFloats(task);
         crc.reset();
         crc.update(source.lastBytes(), 0, task.getCount() * DType.valueOf(task.getDtype()).size());
@@ -48,13 +61,19 @@ final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats
         ChunkStats out = new ChunkStats(task.getId(), stats, (int) crc.getValue());
         TensorSpec spec = specOf[task.getTensorId()];
         if (spec.granularity().kind() != Granularity.Kind.TENSOR && !spec.localUnits()) {
-          int units = (int) spec.layout().units();
-          float[] min = new float[units];
-          float[] max = new float[units];
-          Arrays.fill(min, Float.POSITIVE_INFINITY);
-          Arrays.fill(max, Float.NEGATIVE_INFINITY);
-          GranularKernel.ranges(x, 0, task.getCount(), task.getElemOffset(), spec.layout(), min, max, 0);
-          out.withUnits(min, max);
+          if (unitsTensor != task.getTensorId()) {
+            int units = (int) spec.layout().units();
+            unitMin = new float[units];
+            unitMax = new float[units];
+            Arrays.fill(unitMin, Float.POSITIVE_INFINITY);
+            Arrays.fill(unitMax, Float.NEGATIVE_INFINITY);
+            unitsTensor = task.getTensorId();
+          }
+          GranularKernel.ranges(x, 0, task.getCount(), task.getElemOffset(), spec.layout(), unitMin, unitMax, 0);
+          if (pending == null || pending.getTensorId() != unitsTensor) {
+            out.withUnits(unitMin, unitMax);
+            unitsTensor = -1;
+          }
         }
         return out;
       }
