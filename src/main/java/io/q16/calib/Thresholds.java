@@ -1,0 +1,232 @@
+package io.q16.calib;
+
+/**
+ * Clipping-threshold searches over a histogram of |x| (DESIGN.md §4). Each works on merged counts
+ * only, never on the data, so they run on any executor for any tensor.
+ */
+public final class Thresholds {
+  private Thresholds() {}
+
+  /**
+   * ONNX Runtime's symmetric percentile: the left edge of the first bin whose cumulative share of
+   * the count reaches {@code percent}/100.
+   */
+  public static double percentile(Histogram h, double percent) {
+    long[] c = h.counts();
+    long total = 0;
+    for (long v : c) {
+      total += v;
+    }
+    if (total == 0) {
+      return 0;
+    }
+    double target = percent / 100.0;
+    double[] edges = h.edges();
+    long cum = 0;
+    for (int i = 0; i < c.length; i++) {
+      cum += c[i];
+      // numpy: searchsorted(cumsum(hist / total), p) takes the first index with cdf >= p.
+      if ((double) cum / total >= target) {
+        return edges[i];
+      }
+    }
+    return edges[c.length];
+  }
+
+  /** A KL search result: threshold, the bin index it ends at, and the divergence there. */
+  public record Kl(double threshold, int index, double divergence) {}
+
+  /**
+   * TensorRT's entropy calibration (also ONNX Runtime's): for each candidate end bin i from
+   * {@code quantizedBins} to the histogram's end, P is the first i bins with the mass beyond added
+   * to bin i - 1, Q is P merged into {@code quantizedBins} groups and spread back evenly over P's
+   * non-zero bins; both are smoothed (eps 1e-4) and the i with the least KL(P || Q) wins,
+   * threshold = the right edge of bin i - 1. Ties keep the first (smallest) i.
+   */
+  public static Kl klTensorRt(Histogram h, int quantizedBins) {
+    long[] hist = h.counts();
+    int n = hist.length;
+    double width = h.binWidth();
+    double best = Double.POSITIVE_INFINITY;
+    int bestI = n;
+    double[] p = new double[n];
+    double[] q = new double[n];
+    long[] suffix = new long[n + 1];
+    for (int i = n - 1; i >= 0; i--) {
+      suffix[i] = suffix[i + 1] + hist[i];
+    }
+    for (int i = quantizedBins; i <= n; i++) {
+      for (int j = 0; j < i; j++) {
+        p[j] = hist[j];
+      }
+      p[i - 1] += suffix[i];
+      int merged = i / quantizedBins;
+      for (int g = 0; g < quantizedBins; g++) {
+        int start = g * merged;
+        int stop = g == quantizedBins - 1 ? i : start + merged;
+        double sum = 0;
+        int nonZero = 0;
+        for (int j = start; j < stop; j++) {
+          sum += hist[j];
+          if (p[j] != 0) {
+            nonZero++;
+          }
+        }
+        for (int j = start; j < stop; j++) {
+          q[j] = nonZero == 0 || p[j] == 0 ? 0 : sum / nonZero;
+        }
+      }
+      double kl = divergence(p, q, i);
+      if (kl < best) {
+        best = kl;
+        bestI = i;
+      }
+    }
+    return new Kl(h.lo() + bestI * width, bestI, best);
+  }
+
+  /** KL(P || Q) of the first n entries after eps-smoothing both (TensorRT's _smooth_distribution). */
+  private static double divergence(double[] p, double[] q, int n) {
+    double[] ps = smooth(p, n);
+    double[] qs = smooth(q, n);
+    if (ps == null || qs == null) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double sp = 0;
+    double sq = 0;
+    for (int j = 0; j < n; j++) {
+      sp += ps[j];
+      sq += qs[j];
+    }
+    double kl = 0;
+    for (int j = 0; j < n; j++) {
+      double a = ps[j] / sp;
+      double b = qs[j] / sq;
+      if (a > 0) {
+        kl += a * Math.log(a / b);
+      }
+    }
+    return kl;
+  }
+
+  private static double[] smooth(double[] d, int n) {
+    final double eps = 1e-4;
+    int zeros = 0;
+    for (int j = 0; j < n; j++) {
+      if (d[j] == 0) {
+        zeros++;
+      }
+    }
+    int nonZeros = n - zeros;
+    if (nonZeros == 0) {
+      return null;
+    }
+    double eps1 = eps * zeros / nonZeros;
+    if (eps1 >= 1) {
+      return null;
+    }
+    double[] out = new double[n];
+    for (int j = 0; j < n; j++) {
+      out[j] = d[j] == 0 ? eps : d[j] - eps1;
+    }
+    return out;
+  }
+
+  /** An MSE search result. */
+  public record Mse(double threshold, int index, double mse) {}
+
+  /**
+   * The threshold among the right edges of bins {@code firstCandidate..bins-1} that minimizes the
+   * expected squared error of a symmetric quantizer with {@code qmax} levels each side (scale =
+   * T / qmax): values inside round to the nearest level, values beyond T clip to it. Within a bin
+   * the mass is taken as uniform and the error integrated exactly over the levels it spans, so the
+   * estimate holds even when a bin spans several quantization steps; it can only see what the
+   * histogram resolves, so at int16 a 2048-bin histogram leaves every candidate but max|x| with
+   * clipping error far above the rounding error (see {@link #stepsPerBin}).
+   */
+  public static Mse mse(Histogram h, int qmax, int firstCandidate) {
+    long[] c = h.counts();
+    double[] edges = h.edges();
+    long total = 0;
+    for (long v : c) {
+      total += v;
+    }
+    double best = Double.POSITIVE_INFINITY;
+    int bestI = c.length - 1;
+    for (int i = firstCandidate; i < c.length; i++) {
+      double t = edges[i + 1];
+      double err = 0;
+      for (int b = 0; b < c.length; b++) {
+        if (c[b] != 0) {
+          err += c[b] * meanSquaredError(edges[b], edges[b + 1], t, qmax);
+        }
+      }
+      err /= Math.max(1, total);
+      if (err < best) {
+        best = err;
+        bestI = i;
+      }
+    }
+    return new Mse(edges[bestI + 1], bestI, best);
+  }
+
+  /**
+   * Sum over x[off..off+n) of the squared error of each candidate threshold T_k as a symmetric
+   * quantizer of |x| with {@code qmax} levels (scale T_k / qmax, clipped at qmax), added into
+   * {@code sums[k]}: the exact, data-side refinement of {@link #mse} (a flat histogram estimate
+   * cannot place the optimum to the bin). Non-finite values are skipped.
+   */
+  public static void addSquaredErrors(float[] x, int off, int n, double[] candidates, int qmax, double[] sums) {
+    for (int k = 0; k < candidates.length; k++) {
+      double s = candidates[k] / qmax;
+      double acc = 0;
+      for (int i = off, end = off + n; i < end; i++) {
+        double v = Math.abs((double) x[i]);
+        if (!(v - v == 0)) {
+          continue;
+        }
+        double r = Math.min(Math.rint(v / s), qmax) * s;
+        acc += (r - v) * (r - v);
+      }
+      sums[k] += acc;
+    }
+  }
+
+  /** Mean of (Q(v) - v)^2 for v uniform on [a, b], Q rounding to multiples of T/qmax, clipped at T. */
+  static double meanSquaredError(double a, double b, double t, int qmax) {
+    if (b <= a) {
+      double s = t / qmax;
+      double r = Math.min(Math.rint(a / s), qmax) * s;
+      return (r - a) * (r - a);
+    }
+    double s = t / qmax;
+    double sum = 0;
+    double u = a;
+    while (u < b) {
+      long k = (long) Math.rint(u / s);
+      double level;
+      double w;
+      if (k >= qmax) {
+        level = t; // clipped: everything above rounds to the top level
+        w = b;
+      } else {
+        level = k * s;
+        w = Math.min(b, (k + 0.5) * s);
+        if (w <= u) {
+          w = Math.min(b, Math.nextUp(u)); // guard against rounding at a segment edge
+        }
+      }
+      sum += (Math.pow(w - level, 3) - Math.pow(u - level, 3)) / 3;
+      u = w;
+    }
+    return sum / (b - a);
+  }
+
+  /**
+   * Bin widths per quantization step at threshold {@code t} with {@code qmax} levels: a search is
+   * only meaningful when this is well above 1 (bins much finer than the step).
+   */
+  public static double stepsPerBin(Histogram h, double t, int qmax) {
+    return (t / qmax) / h.binWidth();
+  }
+}
