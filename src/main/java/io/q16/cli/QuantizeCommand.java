@@ -45,8 +45,9 @@ final class QuantizeCommand implements Callable<Integer> {
 
   @Option(names = "--scheme", paramLabel = "NAME", defaultValue = "symmetric",
       description = "symmetric (scale = 2T/65535, codes -32768..32767; PyTorch), symmetric-restricted"
-          + " (T/32767, -32767..32767; ONNX Runtime, TensorRT) or asymmetric (integer zero point)."
-          + " Default: ${DEFAULT-VALUE}.")
+          + " (T/32767, -32767..32767; ONNX Runtime, TensorRT), asymmetric (integer zero point), log (sign +"
+          + " logarithmic magnitude: bounded relative error, more codes near zero for long tails) or"
+          + " minifloat (sign, --exponent-bits, the rest mantissa, per-tensor bias). Default: ${DEFAULT-VALUE}.")
   String scheme;
 
   @Option(names = "--granularity", paramLabel = "KIND", defaultValue = "tensor",
@@ -73,6 +74,11 @@ final class QuantizeCommand implements Callable<Integer> {
       description = "saturate: clamp codes outside the range and count them; rescale: widen the scale until no"
           + " finite value clips (±Inf still saturate, counted). Default: ${DEFAULT-VALUE}.")
   String overflow;
+
+  @Option(names = "--exponent-bits", paramLabel = "E", defaultValue = "5",
+      description = "Exponent bits of --scheme minifloat (1..8; mantissa 15 - E): 5 is float16-like, 7 the seed's"
+          + " layout (exponent in the high byte, mantissa in the low byte). Default: ${DEFAULT-VALUE}.")
+  int exponentBits;
 
   @Option(names = "--keep-float", paramLabel = "GLOB",
       description = "Keep tensors whose name matches (* any run, ? one character) in their float dtype,"
@@ -108,7 +114,7 @@ final class QuantizeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     QuantizeJob.Options o = new QuantizeJob.Options(
         model, out, parse(() -> Scheme.parse(scheme)), parse(this::granularity), parse(this::unsigned),
-        parse(() -> Overflow.parse(overflow)), List.copyOf(keepFloat), parse(() -> NanPolicy.parse(nan)),
+        parse(() -> Overflow.parse(overflow)), exponentBits(), List.copyOf(keepFloat), parse(() -> NanPolicy.parse(nan)),
         mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression));
     PrintWriter w = spec.commandLine().getOut();
     QuantizeJob.Result r = QuantizeJob.run(Sessions.get("q16 quantize"), o, System.err);
@@ -147,6 +153,13 @@ final class QuantizeCommand implements Callable<Integer> {
       default -> throw new IllegalArgumentException(
           "unknown --granularity '" + granularity + "' (tensor, channel or group)");
     };
+  }
+
+  private int exponentBits() {
+    if (exponentBits < 1 || exponentBits > 8) {
+      throw Errors.usage("--exponent-bits " + exponentBits + " is outside 1..8");
+    }
+    return exponentBits;
   }
 
   private boolean unsigned() {

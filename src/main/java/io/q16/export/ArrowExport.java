@@ -84,14 +84,18 @@ public final class ArrowExport {
     meta.put("q16.granularity", String.valueOf(spec.granularity()));
     meta.put("q16.storage", t.storage());
     meta.put("q16.dequantize", "x = (q - zero_point) * scale in float32");
+    if (t.codec() != null) {
+      meta.put("q16.codec", JSON.writeValueAsString(t.codec()));
+    }
     if (t.scale() != null) {
       meta.put("q16.scale", Float.toString(t.scale()));
       meta.put("q16.zero_point", Integer.toString(t.zeroPoint()));
     }
     Schema schema = new Schema(List.of(codes), meta);
 
-    float[] unitScales = t.scale() == null ? new float[(int) (long) t.units()] : null;
-    int[] unitZps = t.scale() == null ? new int[(int) (long) t.units()] : null;
+    boolean perUnit = t.scale() == null && t.codec() == null;
+    float[] unitScales = perUnit ? new float[(int) (long) t.units()] : null;
+    int[] unitZps = perUnit ? new int[(int) (long) t.units()] : null;
     UnitLayout layout = spec.layout();
     try (BufferAllocator alloc = new RootAllocator();
         VectorSchemaRoot root = VectorSchemaRoot.create(schema, alloc);

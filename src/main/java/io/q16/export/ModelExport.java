@@ -10,6 +10,9 @@ import io.q16.quant.Codes;
 import io.q16.quant.GranularKernel;
 import io.q16.quant.Granularity;
 import io.q16.quant.LinearKernel;
+import io.q16.quant.LogParams;
+import io.q16.quant.MinifloatParams;
+import io.q16.quant.NonlinearParams;
 import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
 import io.q16.quant.UnitLayout;
@@ -40,6 +43,8 @@ import org.apache.hadoop.conf.Configuration;
  * Tensors Q16 skipped (integer dtypes) are copied from the source model unchanged.
  */
 public final class ModelExport {
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
   /** What the exported tensors hold: int16 safetensors, fake-quant safetensors, or Arrow IPC (see {@link ArrowExport}). */
   public enum Kind { INT16, FAKE_QUANT, ARROW }
 
@@ -50,7 +55,10 @@ public final class ModelExport {
     if (!Manifest.TensorEntry.QUANTIZED.equals(t.status())) {
       return t.sourceBytes();
     }
-    return kind == Kind.FAKE_QUANT ? 4 * t.elements() : 2 * t.elements() + 8 * t.units();
+    if (kind == Kind.FAKE_QUANT) {
+      return 4 * t.elements();
+    }
+    return t.codec() != null ? 2 * t.elements() : 2 * t.elements() + 8 * t.units();
   }
 
   /**
@@ -78,6 +86,12 @@ public final class ModelExport {
         continue;
       }
       metadata.put("q16.scheme." + t.name(), t.scheme() + ", " + spec.granularity());
+      if (t.codec() != null) {
+        // Non-linear codes carry their codec in the metadata instead of scale tensors.
+        metadata.put("q16.codec." + t.name(), JSON.writeValueAsString(t.codec()));
+        entries.add(new SafetensorsWriter.Entry(t.name(), DType.I16, shape, o -> codes(t, spec, files, null, o, conf)));
+        continue;
+      }
       Params params = new Params((int) (long) t.units());
       entries.add(new SafetensorsWriter.Entry(t.name(), "uint16".equals(t.storage()) ? DType.U16 : DType.I16, shape,
           o -> codes(t, spec, files, params, o, conf)));
@@ -97,8 +111,15 @@ public final class ModelExport {
       case "group" -> Granularity.group(t.groupSize());
       default -> Granularity.TENSOR;
     };
-    return new TensorSpec(t.shape().stream().mapToLong(Long::longValue).toArray(), g, Scheme.parse(t.scheme()),
-        "uint16".equals(t.storage()));
+    TensorSpec spec = new TensorSpec(t.shape().stream().mapToLong(Long::longValue).toArray(), g,
+        Scheme.parse(t.scheme()), "uint16".equals(t.storage()));
+    Manifest.TensorEntry.Codec c = t.codec();
+    if (c != null) {
+      spec.withNonlinear("log".equals(c.kind())
+          ? NonlinearParams.of(new LogParams(c.absmax(), c.codesPerOctave()))
+          : NonlinearParams.of(new MinifloatParams(c.exponentBits(), c.bias())));
+    }
+    return spec;
   }
 
   /** Shape of the scale and zero point tensors: [] per tensor, [dim] per channel, [rows, groups] per group. */
@@ -132,6 +153,9 @@ public final class ModelExport {
       while (rows.hasNext()) {
         ShardReader.Row r = rows.next();
         o.write(r.codes());
+        if (params == null) {
+          continue;
+        }
         if (r.scales() == null) {
           params.scales[0] = t.scale();
           params.zeroPoints[0] = t.zeroPoint();
@@ -144,7 +168,7 @@ public final class ModelExport {
         }
       }
     }
-    if (t.elements() == 0 && t.scale() != null) {
+    if (params != null && t.elements() == 0 && t.scale() != null) {
       params.scales[0] = t.scale();
       params.zeroPoints[0] = t.zeroPoint();
     }
@@ -164,7 +188,9 @@ public final class ModelExport {
           x = new float[n];
         }
         Codes.unpack(r.codes(), q, n, spec.unsigned());
-        if (r.scales() == null) {
+        if (spec.nonlinear() != null) {
+          spec.nonlinear().decode(q, 0, x, 0, n);
+        } else if (r.scales() == null) {
           LinearKernel.dequantize(q, 0, x, 0, n, t.scale(), t.zeroPoint() - shift);
         } else {
           long base = spec.localUnits() ? spec.layout().unitOf(r.offset()) : 0;

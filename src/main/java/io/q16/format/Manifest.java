@@ -106,9 +106,19 @@ public record Manifest(
       String sourceCrc32c,
       String codesCrc32c,
       Integer chunks,
-      List<Integer> shards) {
+      List<Integer> shards,
+      Codec codec) {
 
     public static final String QUANTIZED = "quantized";
+
+    /**
+     * The parameters of a non-linear codec: log (x̂ = ±absmax · 2^((|q| - 32767) / codesPerOctave),
+     * q = 0 is 0) or minifloat (sign, exponentBits, 15 - exponentBits mantissa bits, bias; IEEE-like
+     * with subnormals, no Inf/NaN), and the error bound they guarantee: |x - x̂| <=
+     * relativeErrorBound · |x| above the smallest code, <= absoluteErrorBound below it.
+     */
+    public record Codec(String kind, Float absmax, Double codesPerOctave, Integer exponentBits, Integer bias,
+        double relativeErrorBound, double absoluteErrorBound) {}
     public static final String SKIPPED = "skipped";
     public static final String KEPT_FLOAT = "kept-float";
   }

@@ -15,6 +15,9 @@ public final class ChunkQuantizer {
 
   /** Parameters for elements [first, first+n) of {@code x}; computed from the data for local units. */
   public static Params params(TensorSpec spec, float[] x, int n, long first) {
+    if (spec.nonlinear() != null) {
+      return null;
+    }
     if (!spec.localUnits()) {
       return spec.granularity().kind() == Granularity.Kind.TENSOR
           ? null
@@ -50,6 +53,9 @@ public final class ChunkQuantizer {
   public static long quantize(TensorSpec spec, QuantParams tensorParams, Params p, float[] x, int n, long first,
       short[] q) {
     Scheme s = spec.scheme();
+    if (spec.nonlinear() != null) {
+      return spec.nonlinear().encode(x, 0, q, 0, n);
+    }
     if (p == null) {
       return LinearKernel.quantize(x, 0, q, 0, n, tensorParams);
     }

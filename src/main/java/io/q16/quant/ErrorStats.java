@@ -74,6 +74,44 @@ public final class ErrorStats implements Serializable {
     return this;
   }
 
+  /**
+   * Adds pairs decoded by a non-linear codec: the bound is the codec's own (relative above its
+   * smallest code, absolute below); {@link #maxErrOverHalfScale()} then holds the largest
+   * |x - x̂| / bound.
+   */
+  public ErrorStats update(float[] x, float[] xhat, int off, int n, NonlinearParams p) {
+    java.util.Objects.checkFromIndexSize(off, n, x.length);
+    java.util.Objects.checkFromIndexSize(off, n, xhat.length);
+    for (int i = off, end = off + n; i < end; i++) {
+      float xv = x[i];
+      float yv = xhat[i];
+      if (!(xv - xv == 0f)) {
+        nonFinite++;
+        continue;
+      }
+      double e = (double) xv - (double) yv;
+      double ae = Math.abs(e);
+      count++;
+      sumX2 += (double) xv * xv;
+      sumE2 += e * e;
+      sumXY += (double) xv * yv;
+      sumY2 += (double) yv * yv;
+      maxAbsErr = Math.max(maxAbsErr, ae);
+      if (p.clips(xv)) {
+        clipped++;
+        continue;
+      }
+      double bound = p.bound(xv);
+      if (bound > 0) {
+        maxErrOverHalfScale = Math.max(maxErrOverHalfScale, ae / bound);
+      }
+      if (!p.withinBound(xv, yv)) {
+        boundViolations++;
+      }
+    }
+    return this;
+  }
+
   public ErrorStats merge(ErrorStats o) {
     count += o.count;
     nonFinite += o.nonFinite;

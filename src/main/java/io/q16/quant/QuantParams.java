@@ -92,7 +92,7 @@ public final class QuantParams implements Serializable {
         int zeroPoint = (int) Math.max(qmin, Math.min(qmax, zp));
         return new QuantParams(scale, zeroPoint, qmin, qmax);
       }
-      default -> throw new AssertionError(scheme);
+      default -> throw new IllegalArgumentException(scheme + " has no linear parameters");
     }
   }
 

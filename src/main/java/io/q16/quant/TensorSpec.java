@@ -22,6 +22,7 @@ public final class TensorSpec implements Serializable {
   private final Overflow overflow;
   private float[] scales;
   private int[] zeroPoints;
+  private NonlinearParams nonlinear;
   private transient UnitLayout layout;
 
   public TensorSpec(long[] shape, Granularity granularity, Scheme scheme, boolean unsigned) {
@@ -60,6 +61,17 @@ public final class TensorSpec implements Serializable {
     return this;
   }
 
+  /** Sets the codec parameters of a non-linear scheme. */
+  public TensorSpec withNonlinear(NonlinearParams p) {
+    this.nonlinear = p;
+    return this;
+  }
+
+  /** The codec parameters of a non-linear scheme, else null. */
+  public NonlinearParams nonlinear() {
+    return nonlinear;
+  }
+
   public float[] scales() {
     return scales;
   }
@@ -88,7 +100,7 @@ public final class TensorSpec implements Serializable {
   public boolean equals(Object o) {
     return o instanceof TensorSpec t && Arrays.equals(shape, t.shape) && granularity.equals(t.granularity)
         && scheme == t.scheme && unsigned == t.unsigned && overflow == t.overflow && Arrays.equals(scales, t.scales)
-        && Arrays.equals(zeroPoints, t.zeroPoints);
+        && Arrays.equals(zeroPoints, t.zeroPoints) && java.util.Objects.equals(nonlinear, t.nonlinear);
   }
 
   @Override

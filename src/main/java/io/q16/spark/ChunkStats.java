@@ -17,6 +17,7 @@ public class ChunkStats implements Serializable {
   private int crc32c;
   private float[] unitMin;
   private float[] unitMax;
+  private float minNonZero = Float.POSITIVE_INFINITY;
 
   public ChunkStats() {}
 
@@ -36,6 +37,15 @@ public class ChunkStats implements Serializable {
     this.unitMin = min;
     this.unitMax = max;
     return this;
+  }
+
+  /** Smallest non-zero finite |x| of the chunk (+Inf if none); computed for the log scheme only. */
+  public float getMinNonZero() {
+    return minNonZero;
+  }
+
+  public void setMinNonZero(float minNonZero) {
+    this.minNonZero = minNonZero;
   }
 
   public float[] getUnitMin() {

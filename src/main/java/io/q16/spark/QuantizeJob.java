@@ -11,6 +11,7 @@ import io.q16.fs.OutputDir;
 import io.q16.quant.Codes;
 import io.q16.quant.Granularity;
 import io.q16.quant.NanPolicy;
+import io.q16.quant.NonlinearParams;
 import io.q16.quant.Overflow;
 import io.q16.quant.QuantParams;
 import io.q16.quant.Scheme;
@@ -67,6 +68,7 @@ public final class QuantizeJob {
       Granularity granularity,
       boolean unsigned,
       Overflow overflow,
+      int exponentBits,
       List<String> keepFloat,
       NanPolicy nanPolicy,
       long chunkBytes,
@@ -116,6 +118,11 @@ public final class QuantizeJob {
             "dtype " + t.dtype() + " cannot be quantized to int16 (an 8-bit float holds less than int16 codes)");
       }
     }
+    if (!options.scheme().linear()
+        && (options.granularity().kind() != Granularity.Kind.TENSOR || options.unsigned())) {
+      throw Errors.usage("--scheme " + options.scheme() + " is per tensor with int16 storage: drop --granularity"
+          + " and --storage");
+    }
     TensorSpec[] specs = new TensorSpec[toQuantize.size()];
     long[] align = new long[specs.length];
     for (int t = 0; t < specs.length; t++) {
@@ -139,7 +146,10 @@ public final class QuantizeJob {
       QuantParams[] params = new QuantParams[plan.tensors().size()];
       for (int t = 0; t < params.length; t++) {
         RangeStats r = stats[t].range;
-        if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
+        if (!options.scheme().linear()) {
+          specs[t].withNonlinear(NonlinearParams.fromStats(options.scheme(), options.exponentBits(), r.absmax(),
+              stats[t].minNonZero));
+        } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
         } else if (!specs[t].localUnits()) {
           int units = (int) specs[t].layout().units();
@@ -200,6 +210,7 @@ public final class QuantizeJob {
     long crcBytes;
     float[] unitMin;
     float[] unitMax;
+    float minNonZero = Float.POSITIVE_INFINITY;
 
     void mergeUnits(float[] min, float[] max) {
       if (min == null) {
@@ -242,6 +253,7 @@ public final class QuantizeJob {
       TensorStats ts = out[c.tensor()];
       ts.range.merge(byId[i].range());
       ts.mergeUnits(byId[i].getUnitMin(), byId[i].getUnitMax());
+      ts.minNonZero = Math.min(ts.minNonZero, byId[i].getMinNonZero());
       long len = plan.sourceBytes(c);
       ts.crc = ts.crcBytes == 0 ? byId[i].getCrc32c() : Crc32c.combine(ts.crc, byId[i].getCrc32c(), len);
       ts.crcBytes += len;
@@ -384,6 +396,18 @@ public final class QuantizeJob {
     return shards;
   }
 
+  private static Manifest.TensorEntry.Codec codec(NonlinearParams p) {
+    if (p == null) {
+      return null;
+    }
+    if (p.log() != null) {
+      return new Manifest.TensorEntry.Codec("log", p.log().absmax(), p.log().codesPerOctave(), null, null,
+          p.log().relativeErrorBound(), p.log().absoluteErrorBound());
+    }
+    return new Manifest.TensorEntry.Codec("minifloat", null, null, p.minifloat().exponentBits(), p.minifloat().bias(),
+        p.minifloat().relativeErrorBound(), p.minifloat().absoluteErrorBound());
+  }
+
   private static List<Long> shape(TensorInfo t) {
     return java.util.Arrays.stream(t.shape()).boxed().toList();
   }
@@ -444,7 +468,7 @@ public final class QuantizeJob {
             kept ? "matches --keep-float '" + keep + "': kept in its source dtype, not quantized"
                 : "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
             info.elements(), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null));
+            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null, null));
         continue;
       }
       TensorStats s = stats[t];
@@ -465,7 +489,7 @@ public final class QuantizeJob {
           s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
           clipped[t], s.range.nan(), s.range.posInf(), s.range.negInf(),
           info.file(), info.dataStart(), info.byteLength(), srcCrc, Crc32c.hex(codesCrc[t]),
-          chunkCount[t], List.copyOf(shardsOf.get(t))));
+          chunkCount[t], List.copyOf(shardsOf.get(t)), codec(spec.nonlinear())));
       elements += info.elements();
       codeBytes += 2 * info.elements();
       clippedTotal += clipped[t];

@@ -1,8 +1,10 @@
 package io.q16.spark;
 
+import io.q16.calib.MagnitudeStats;
 import io.q16.calib.RangeStats;
 import io.q16.quant.GranularKernel;
 import io.q16.quant.Granularity;
+import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
 import io.q16.tensor.DType;
 import java.util.Arrays;
@@ -60,6 +62,9 @@ final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats
         RangeStats stats = new RangeStats().update(x, 0, task.getCount());
         ChunkStats out = new ChunkStats(task.getId(), stats, (int) crc.getValue());
         TensorSpec spec = specOf[task.getTensorId()];
+        if (spec.scheme() == Scheme.LOG) {
+          out.setMinNonZero(new MagnitudeStats().update(x, 0, task.getCount()).minNonZero());
+        }
         if (spec.granularity().kind() != Granularity.Kind.TENSOR && !spec.localUnits()) {
           if (unitsTensor != task.getTensorId()) {
             int units = (int) spec.layout().units();

@@ -125,7 +125,10 @@ final class VerifyFunction implements MapPartitionsFunction<Row, VerifyRow> {
           TensorSpec spec = ref.spec();
           Codes.unpack(bytes, codes, n, spec.unsigned());
           byte[] rowScales = (byte[]) row.get(5);
-          if (rowScales == null) {
+          if (spec.nonlinear() != null) {
+            spec.nonlinear().decode(codes, 0, xhat, 0, n);
+            stats.update(x, xhat, 0, n, spec.nonlinear());
+          } else if (rowScales == null) {
             LinearKernel.dequantize(codes, 0, xhat, 0, n, ref.params());
             stats.update(x, xhat, 0, n, ref.params());
           } else {

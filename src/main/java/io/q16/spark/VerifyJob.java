@@ -1,6 +1,7 @@
 package io.q16.spark;
 
 import io.q16.Errors;
+import io.q16.export.ModelExport;
 import io.q16.format.Crc32c;
 import io.q16.format.Manifest;
 import io.q16.format.Model;
@@ -9,9 +10,7 @@ import io.q16.fs.HadoopFs;
 import io.q16.fs.OutputDir;
 import io.q16.quant.Codes;
 import io.q16.quant.ErrorStats;
-import io.q16.quant.Granularity;
 import io.q16.quant.QuantParams;
-import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
 import io.q16.tensor.TensorInfo;
 import java.io.IOException;
@@ -167,18 +166,11 @@ public final class VerifyJob {
   }
 
   private static VerifyFunction.TensorRef tensorRef(Manifest.TensorEntry t, String file, long dataStart) {
-    boolean unsigned = "uint16".equals(t.storage());
-    int shift = unsigned ? Codes.UNSIGNED_OFFSET : 0;
-    Scheme scheme = Scheme.parse(t.scheme());
-    Granularity g = switch (t.granularity() == null ? "tensor" : t.granularity()) {
-      case "channel" -> Granularity.channel(t.axis());
-      case "group" -> Granularity.group(t.groupSize());
-      default -> Granularity.TENSOR;
-    };
-    long[] shape = t.shape().stream().mapToLong(Long::longValue).toArray();
+    TensorSpec spec = ModelExport.spec(t);
+    int shift = spec.unsigned() ? Codes.UNSIGNED_OFFSET : 0;
     QuantParams params = t.scale() == null ? null
         : new QuantParams(t.scale(), t.zeroPoint() - shift, t.qmin() - shift, t.qmax() - shift);
-    return new VerifyFunction.TensorRef(file, dataStart, t.dtype(), params, new TensorSpec(shape, g, scheme, unsigned));
+    return new VerifyFunction.TensorRef(file, dataStart, t.dtype(), params, spec);
   }
 
   private static TensorReport tensorReport(Manifest.TensorEntry t, List<VerifyRow> rows) {

