@@ -84,6 +84,31 @@ class GranularityJobTest extends SparkTestBase {
   }
 
   @org.junit.jupiter.api.Test
+  void everySchemeAndGranularityGivesIdenticalOutputForAnyPartitionCount() throws IOException {
+    Path model = Models.write(tmp.resolve("m.safetensors"), Models.mixed());
+    String[][] configs = {
+      {"--granularity", "group", "--group-size", "7", "--scheme", "asymmetric", "--storage", "uint16"},
+      {"--granularity", "channel", "--axis", "1"},
+      {"--scheme", "log"},
+      {"--scheme", "minifloat", "--overflow", "rescale"},
+    };
+    for (int c = 0; c < configs.length; c++) {
+      Path one = tmp.resolve("one-" + c);
+      Path many = tmp.resolve("many-" + c);
+      assertThat(run(model, one, configs[c], "--partitions", "1", "--chunk-mb", "0.0003", "--shard-mb", "0.002")).isZero();
+      assertThat(run(model, many, configs[c], "--partitions", "7", "--chunk-mb", "0.0003", "--shard-mb", "0.002")).isZero();
+      Manifest a = Outputs.manifest(one);
+      Manifest b = Outputs.manifest(many);
+      assertThat(b.tensors()).isEqualTo(a.tensors());
+      assertThat(b.shards()).isEqualTo(a.shards());
+      for (Manifest.Shard s : a.shards()) {
+        assertThat(java.nio.file.Files.readAllBytes(many.resolve(s.path())))
+            .isEqualTo(java.nio.file.Files.readAllBytes(one.resolve(s.path())));
+      }
+    }
+  }
+
+  @org.junit.jupiter.api.Test
   void perChannelScalesFollowTheChannels() throws IOException {
     // Row r of a [16, 40] weight is scaled by 2^r: channel scales along axis 0 must double, row by row.
     float[] x = Models.weights(9, 16 * 40, 0.01);
