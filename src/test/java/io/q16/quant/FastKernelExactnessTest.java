@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * The fast kernels against the scalar reference kernels, bit for bit, on tens of millions of
@@ -244,6 +245,43 @@ class FastKernelExactnessTest {
       assertThat(LinearKernel.quantize(x, 0, fast, 0, x.length, 0.5f, qr[2], qr[0], qr[1]))
           .isEqualTo(LinearKernel.quantizeReference(x, 0, ref, 0, x.length, 0.5f, qr[2], qr[0], qr[1]));
       assertThat(fast).isEqualTo(ref);
+    }
+  }
+
+  /**
+   * Every one of the 2^32 float bit patterns, for four parameter sets: about 25 s per set on one
+   * core, so off by default. Run with
+   * {@code mvn test -Dtest=FastKernelExactnessTest -Dq16.exhaustive=true}.
+   */
+  @Test
+  @EnabledIfSystemProperty(named = "q16.exhaustive", matches = "true")
+  void everyFloatBitPattern() {
+    Params[] sets = {
+      new Params(QuantParams.minMax(Scheme.SYMMETRIC, -0.11f, 0.1f).scale(), 0, -32768, 32767),
+      new Params(QuantParams.minMax(Scheme.SYMMETRIC_RESTRICTED, -3f, 7f).scale(), 0, -32767, 32767),
+      new Params(QuantParams.minMax(Scheme.ASYMMETRIC, -0.5f, 2f).scale(),
+          QuantParams.minMax(Scheme.ASYMMETRIC, -0.5f, 2f).zeroPoint(), -32768, 32767),
+      new Params(1f, 0, -32768, 32767),
+    };
+    int chunk = 1 << 24;
+    float[] x = new float[chunk];
+    short[] fast = new short[chunk];
+    short[] ref = new short[chunk];
+    for (Params p : sets) {
+      for (long start = 0; start < 1L << 32; start += chunk) {
+        for (int i = 0; i < chunk; i++) {
+          x[i] = Float.intBitsToFloat((int) (start + i));
+        }
+        long want = LinearKernel.quantizeReference(x, 0, ref, 0, chunk, p.scale, p.zp, p.qmin, p.qmax);
+        long got = LinearKernel.quantize(x, 0, fast, 0, chunk, p.scale, p.zp, p.qmin, p.qmax);
+        check(x, 0, 0, fast, ref, p, got, want);
+        long last = start + chunk - 1;
+        if ((last >= 0x7F800001L && start <= 0x7FFFFFFFL) || last >= 0xFF800001L) {
+          continue; // a chunk with NaN goes through the reference; the others must not need it
+        }
+        assertThat(LinearKernel.fast(x, 0, fast, 0, chunk, p.scale, p.zp, p.qmin, p.qmax)).isEqualTo(want);
+        check(x, 0, 0, fast, ref, p, want, want);
+      }
     }
   }
 
