@@ -1,19 +1,86 @@
 package io.q16.quant;
 
+import java.util.Objects;
+
 /**
- * Quantization with one quantizer per unit (channel or group): the tensor-wide kernel applied to
- * each run of elements that share a unit. Same arithmetic as {@link LinearKernel}, bit for bit.
+ * Quantization with one quantizer per unit (channel or group), over the runs of elements that
+ * share a unit. Same arithmetic as {@link LinearKernel}, bit for bit: {@link #quantize} is the
+ * fast path of {@link LinearBlocks}, {@link #quantizeReference} the scalar reference run by run.
  */
 public final class GranularKernel {
+  /**
+   * Runs at least this long are rounded one at a time with their own constants; shorter ones
+   * (groups, channels along an inner axis) through per-element parameters, so that every block
+   * is one vectorized loop whatever the run length.
+   */
+  private static final int LONG_RUN = 512;
+
   private GranularKernel() {}
 
   /**
    * Quantizes {@code x[xOff..xOff+n)}, which are elements {@code [first, first+n)} of the tensor,
    * with unit u's parameters {@code scales[u - unitBase]}, {@code zeroPoints[u - unitBase]}.
+   * Bit for bit {@link #quantizeReference}; see {@link LinearBlocks}.
    *
    * @return the number of clipped values
    */
   public static long quantize(
+      float[] x, int xOff, short[] q, int qOff, int n, long first, UnitLayout layout,
+      float[] scales, int[] zeroPoints, long unitBase, int qmin, int qmax) {
+    Objects.checkFromIndexSize(xOff, n, x.length);
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    long clipped = fast(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase, qmin, qmax);
+    return clipped >= 0
+        ? clipped
+        : quantizeReference(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase, qmin, qmax);
+  }
+
+  /** The fast path alone: the clipped count, or -1 if it cannot give the reference's result. */
+  static long fast(
+      float[] x, int xOff, short[] q, int qOff, int n, long first, UnitLayout layout,
+      float[] scales, int[] zeroPoints, long unitBase, int qmin, int qmax) {
+    if (n == 0) {
+      return 0;
+    }
+    // Every zero point in [qmin, qmax] (checked per run) then keeps the fast path exact.
+    if (!LinearBlocks.supports(qmin, qmin, qmax) || !LinearBlocks.supports(qmax, qmin, qmax)) {
+      return -1;
+    }
+    LinearBlocks blocks = new LinearBlocks(n);
+    UnitLayout.Cursor run = layout.cursor(first);
+    boolean longRuns = layout.runLength() >= LONG_RUN;
+    for (int done = 0; done < n; ) {
+      int m = Math.min(LinearBlocks.BLOCK, n - done);
+      blocks.load(x, xOff + done, 0, m);
+      // The runs that cover elements [first + done, first + done + m), in order.
+      for (int at = 0; at < m; ) {
+        int len = (int) Math.min(m - at, run.end() - (first + done + at));
+        int u = (int) (run.unit() - unitBase);
+        int zp = zeroPoints[u];
+        if (zp < qmin || zp > qmax) {
+          return -1;
+        }
+        if (longRuns) {
+          blocks.round(at, len, scales[u], zp, qmin, qmax);
+        } else {
+          blocks.unit(at, len, scales[u], zp);
+        }
+        at += len;
+        if (first + done + at == run.end()) {
+          run.next();
+        }
+      }
+      if (!longRuns) {
+        blocks.roundUnits(m, qmin, qmax);
+      }
+      blocks.store(q, qOff + done, m);
+      done += m;
+    }
+    return blocks.clipped();
+  }
+
+  /** The scalar reference of {@link #quantize}: {@link LinearKernel#quantizeReference} run by run. */
+  public static long quantizeReference(
       float[] x, int xOff, short[] q, int qOff, int n, long first, UnitLayout layout,
       float[] scales, int[] zeroPoints, long unitBase, int qmin, int qmax) {
     long clipped = 0;
@@ -21,7 +88,8 @@ public final class GranularKernel {
     for (int i = 0; i < n; ) {
       int u = (int) (layout.unitOf(e) - unitBase);
       int run = (int) Math.min(n - i, layout.runEnd(e) - e);
-      clipped += LinearKernel.quantize(x, xOff + i, q, qOff + i, run, scales[u], zeroPoints[u], qmin, qmax);
+      clipped += LinearKernel.quantizeReference(
+          x, xOff + i, q, qOff + i, run, scales[u], zeroPoints[u], qmin, qmax);
       i += run;
       e += run;
     }
@@ -32,13 +100,12 @@ public final class GranularKernel {
   public static void dequantize(
       short[] q, int qOff, float[] x, int xOff, int n, long first, UnitLayout layout,
       float[] scales, int[] zeroPoints, long unitBase) {
-    long e = first;
-    for (int i = 0; i < n; ) {
-      int u = (int) (layout.unitOf(e) - unitBase);
-      int run = (int) Math.min(n - i, layout.runEnd(e) - e);
+    UnitLayout.Cursor c = layout.cursor(first);
+    for (int i = 0; i < n; c.next()) {
+      int u = (int) (c.unit() - unitBase);
+      int run = (int) Math.min(n - i, c.end() - (first + i));
       LinearKernel.dequantize(q, qOff + i, x, xOff + i, run, scales[u], zeroPoints[u]);
       i += run;
-      e += run;
     }
   }
 
@@ -48,10 +115,10 @@ public final class GranularKernel {
    */
   public static void ranges(
       float[] x, int xOff, int n, long first, UnitLayout layout, float[] min, float[] max, long unitBase) {
-    long e = first;
-    for (int i = 0; i < n; ) {
-      int u = (int) (layout.unitOf(e) - unitBase);
-      int run = (int) Math.min(n - i, layout.runEnd(e) - e);
+    UnitLayout.Cursor c = layout.cursor(first);
+    for (int i = 0; i < n; c.next()) {
+      int u = (int) (c.unit() - unitBase);
+      int run = (int) Math.min(n - i, c.end() - (first + i));
       float lo = min[u];
       float hi = max[u];
       for (int j = xOff + i, end = xOff + i + run; j < end; j++) {
@@ -64,7 +131,6 @@ public final class GranularKernel {
       min[u] = lo;
       max[u] = hi;
       i += run;
-      e += run;
     }
   }
 }

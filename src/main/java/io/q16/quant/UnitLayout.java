@@ -66,6 +66,15 @@ public final class UnitLayout {
     return units;
   }
 
+  /** The length of a full run: tensor size, channel stride, or group size (capped by the row). */
+  public long runLength() {
+    return switch (granularity.kind()) {
+      case TENSOR -> elements;
+      case CHANNEL -> inner;
+      case GROUP -> Math.min(granularity.groupSize(), inner);
+    };
+  }
+
   /** The unit of element {@code e}. */
   public long unitOf(long e) {
     return switch (granularity.kind()) {
@@ -86,6 +95,58 @@ public final class UnitLayout {
         yield Math.min(groupEnd, rowStart + inner);
       }
     };
+  }
+
+  /**
+   * The runs from element {@code e} on, in order: the same units and run ends as {@link #unitOf}
+   * and {@link #runEnd}, without a division per run (groups of 128 make runs short enough for
+   * those divisions to cost as much as quantizing the run).
+   */
+  public Cursor cursor(long e) {
+    return new Cursor(e);
+  }
+
+  /** A position at the start of a run; {@link #next} moves to the start of the following run. */
+  public final class Cursor {
+    private long unit;
+    private long end;
+    private long rowEnd; // group: end of the current row
+
+    private Cursor(long e) {
+      unit = unitOf(e);
+      end = runEnd(e);
+      rowEnd = granularity.kind() == Granularity.Kind.GROUP ? e - e % inner + inner : 0;
+    }
+
+    /** The unit of the current run. */
+    public long unit() {
+      return unit;
+    }
+
+    /** One past the last element of the current run. */
+    public long end() {
+      return end;
+    }
+
+    /** Moves to the run that starts at {@link #end()}. */
+    public void next() {
+      long start = end;
+      switch (granularity.kind()) {
+        case TENSOR -> end = elements;
+        case CHANNEL -> {
+          end = start + inner;
+          unit = unit + 1 == dim ? 0 : unit + 1;
+        }
+        case GROUP -> {
+          if (start == rowEnd) {
+            rowEnd += inner;
+          }
+          end = Math.min(start + granularity.groupSize(), rowEnd);
+          unit++;
+        }
+        default -> throw new AssertionError(granularity);
+      }
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package io.q16.tensor;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
@@ -11,8 +12,6 @@ import java.nio.ByteOrder;
  * Java {@code (float)} cast does. F16 and BF16 subnormals, infinities and NaN are preserved.
  */
 public final class Decode {
-  private static final VarHandle F32 =
-      MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle F64 =
       MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle U16 =
@@ -26,9 +25,9 @@ public final class Decode {
     java.util.Objects.checkFromIndexSize(dstOff, n, dst.length);
     switch (dtype) {
       case F32 -> {
-        for (int i = 0; i < n; i++) {
-          dst[dstOff + i] = (float) F32.get(src, srcOff + 4 * i);
-        }
+        // A bulk copy of the bytes (a memcpy on little-endian machines, a byte swap elsewhere):
+        // every bit pattern, NaN payloads included, arrives unchanged.
+        ByteBuffer.wrap(src, srcOff, 4 * n).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst, dstOff, n);
       }
       case F64 -> {
         for (int i = 0; i < n; i++) {

@@ -3,6 +3,7 @@ package io.q16.calib;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class RangeStatsTest {
@@ -42,5 +43,56 @@ class RangeStatsTest {
     RangeStats s = new RangeStats().update(new float[] {Float.NaN, Float.POSITIVE_INFINITY}, 0, 2);
     assertThat(s.absmax()).isZero();
     assertThat(new RangeStats().absmax()).isZero();
+  }
+
+  /** The plain loop the fast path must equal: one value at a time. */
+  private static float[] reference(float[] x, int off, int n) {
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
+    float nan = 0;
+    float pos = 0;
+    float neg = 0;
+    for (int i = off; i < off + n; i++) {
+      float v = x[i];
+      if (Float.isNaN(v)) {
+        nan++;
+      } else if (v == Float.POSITIVE_INFINITY) {
+        pos++;
+      } else if (v == Float.NEGATIVE_INFINITY) {
+        neg++;
+      } else {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+    return new float[] {lo, hi, nan, pos, neg};
+  }
+
+  @Test
+  void fastPathEqualsTheOneByOneLoopBitForBit() {
+    SplittableRandom r = new SplittableRandom(11);
+    float[] x = new float[5000];
+    for (int trial = 0; trial < 3000; trial++) {
+      int n = r.nextInt(4) == 0 ? r.nextInt(8) : r.nextInt(x.length - 16);
+      int off = r.nextInt(16);
+      int mode = r.nextInt(4);
+      for (int i = off; i < off + n; i++) {
+        x[i] = switch (mode) {
+          case 0 -> Float.intBitsToFloat(r.nextInt()); // anything, NaN and ±Inf included
+          case 1 -> r.nextBoolean() ? 0f : -0f; // the order of ±0 decides min and max
+          case 2 -> Float.intBitsToFloat(r.nextInt(0x7F800000) | (r.nextBoolean() ? 0x80000000 : 0)); // finite
+          default -> (float) r.nextGaussian();
+        };
+      }
+      if (mode >= 2 && n > 0 && r.nextInt(3) == 0) {
+        x[off + r.nextInt(n)] = new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}[r.nextInt(3)];
+      }
+      float[] want = reference(x, off, n);
+      RangeStats s = new RangeStats().update(x, off, n);
+      assertThat(Float.floatToRawIntBits(s.min())).as("trial %d min", trial).isEqualTo(Float.floatToRawIntBits(want[0]));
+      assertThat(Float.floatToRawIntBits(s.max())).as("trial %d max", trial).isEqualTo(Float.floatToRawIntBits(want[1]));
+      assertThat(new long[] {s.nan(), s.posInf(), s.negInf(), s.finite()}).as("trial %d counts", trial)
+          .containsExactly((long) want[2], (long) want[3], (long) want[4], n - (long) (want[2] + want[3] + want[4]));
+    }
   }
 }

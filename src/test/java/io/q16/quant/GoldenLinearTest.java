@@ -87,6 +87,11 @@ class GoldenLinearTest {
     short[] q = new short[x.length];
     long clipped = GranularKernel.quantize(x, 0, q, 0, x.length, 0, layout, scales, zps, 0,
         scheme.qmin(), scheme.qmax());
+    // The scalar reference kernel gives the same codes and count as the fast one.
+    short[] scalar = new short[x.length];
+    assertThat(GranularKernel.quantizeReference(x, 0, scalar, 0, x.length, 0, layout, scales, zps, 0,
+        scheme.qmin(), scheme.qmax())).isEqualTo(clipped);
+    assertThat(scalar).isEqualTo(q);
     long[] want = EXPECTED.longs(name + ".q");
     for (int i = 0; i < x.length; i++) {
       long got = unsigned ? q[i] + 32768L : q[i];

@@ -39,23 +39,50 @@ class LinearKernelTest {
       RangeStats r = new RangeStats().update(x, 0, x.length);
       QuantParams p = QuantParams.of(scheme, r.min(), r.max(), r.absmax() * 0.8f);
       short[] q = new short[x.length + 3];
+      short[] scalar = new short[x.length + 3];
       long clipped = LinearKernel.quantize(x, 0, q, 3, x.length, p);
+      long scalarClipped = LinearKernel.quantizeReference(x, 0, scalar, 3, x.length, p);
       long refClipped = 0;
       for (int i = 0; i < x.length; i++) {
         int want = Reference.quantize(x[i], p.scale(), p.zeroPoint(), p.qmin(), p.qmax());
         assertThat((int) q[3 + i]).as("x=%s (bits %08x) scale=%s", x[i], Float.floatToRawIntBits(x[i]), p.scale())
             .isEqualTo(want);
+        assertThat((int) scalar[3 + i]).as("scalar kernel, x=%s", x[i]).isEqualTo(want);
         if (Reference.clipped(x[i], p.scale(), p.zeroPoint(), p.qmin(), p.qmax())) {
           refClipped++;
         }
       }
       assertThat(clipped).isEqualTo(refClipped).isPositive();
+      assertThat(scalarClipped).isEqualTo(refClipped);
       float[] back = new float[x.length];
       LinearKernel.dequantize(q, 3, back, 0, x.length, p);
       for (int i = 0; i < x.length; i++) {
         assertThat(Float.floatToRawIntBits(back[i]))
             .isEqualTo(Float.floatToRawIntBits(Reference.dequantize(q[3 + i], p.scale(), p.zeroPoint())));
       }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Scheme.class)
+  void fastPathAloneMatchesTheExactReferenceWithoutNaN(Scheme scheme) {
+    // Without NaN the fast path must not need the scalar fallback: check it on its own.
+    for (long seed = 5; seed <= 8; seed++) {
+      float nominal = (float) Math.scalb(1.0, (int) (seed * 5) - 30);
+      float[] x = nasty(seed, 20_000, nominal, false);
+      x[7] = Float.POSITIVE_INFINITY;
+      x[8] = Float.NEGATIVE_INFINITY;
+      RangeStats r = new RangeStats().update(x, 0, x.length);
+      QuantParams p = QuantParams.of(scheme, r.min(), r.max(), r.absmax() * 0.7f);
+      short[] q = new short[x.length];
+      long clipped = LinearKernel.fast(x, 0, q, 0, x.length, p.scale(), p.zeroPoint(), p.qmin(), p.qmax());
+      long refClipped = 0;
+      for (int i = 0; i < x.length; i++) {
+        assertThat((int) q[i]).as("x=%s", x[i]).isEqualTo(Reference.quantize(x[i], p.scale(), p.zeroPoint(), p.qmin(),
+            p.qmax()));
+        refClipped += Reference.clipped(x[i], p.scale(), p.zeroPoint(), p.qmin(), p.qmax()) ? 1 : 0;
+      }
+      assertThat(clipped).isEqualTo(refClipped).isPositive();
     }
   }
 

@@ -66,4 +66,35 @@ class UnitLayoutTest {
       }
     }
   }
+
+  @Test
+  void cursorWalksTheSameRunsFromEveryStart() {
+    long[][] shapes = {{5, 7}, {3, 4, 5}, {2, 3, 3, 3}, {13}, {4, 10}, {3, 256}};
+    for (long[] shape : shapes) {
+      long n = 1;
+      for (long d : shape) {
+        n *= d;
+      }
+      java.util.List<Granularity> gs = new java.util.ArrayList<>(java.util.List.of(Granularity.TENSOR,
+          Granularity.group(1), Granularity.group(2), Granularity.group(3), Granularity.group(128)));
+      for (int k = 0; k < shape.length; k++) {
+        gs.add(Granularity.channel(k));
+      }
+      for (Granularity g : gs) {
+        UnitLayout layout = UnitLayout.of(shape, g);
+        for (long start = 0; start < n; start++) {
+          UnitLayout.Cursor c = layout.cursor(start);
+          long e = start;
+          while (e < n) {
+            assertThat(c.unit()).as("%s %s from %d at %d", java.util.Arrays.toString(shape), g, start, e)
+                .isEqualTo(layout.unitOf(e));
+            assertThat(c.end()).isEqualTo(layout.runEnd(e));
+            e = c.end();
+            c.next();
+          }
+        }
+        assertThat(layout.runLength()).isEqualTo(layout.runEnd(0));
+      }
+    }
+  }
 }

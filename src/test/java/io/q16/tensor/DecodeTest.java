@@ -83,4 +83,27 @@ class DecodeTest {
       assertThat(Float.floatToRawIntBits(got[i])).isEqualTo(bits[i]);
     }
   }
+
+  @Test
+  void f32KeepsEveryBitPatternAtAnyOffset() {
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    int[] specials = {0x7F800001, 0xFF800001, 0x7FBFFFFF, 0x7FC00000, 0xFFFFFFFF, 0x80000000, 0x00000001, 0x7F800000};
+    for (int trial = 0; trial < 200; trial++) {
+      int n = r.nextInt(3000);
+      int srcOff = r.nextInt(9);
+      int dstOff = r.nextInt(9);
+      int[] bits = new int[n];
+      ByteBuffer b = ByteBuffer.allocate(srcOff + 4 * n + 3).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < n; i++) {
+        bits[i] = r.nextInt(4) == 0 ? specials[r.nextInt(specials.length)] : r.nextInt();
+        b.putInt(srcOff + 4 * i, bits[i]);
+      }
+      float[] out = new float[dstOff + n + 2];
+      Decode.toFloat(DType.F32, b.array(), srcOff, out, dstOff, n);
+      for (int i = 0; i < n; i++) {
+        assertThat(Float.floatToRawIntBits(out[dstOff + i])).as("trial %d element %d", trial, i).isEqualTo(bits[i]);
+      }
+      assertThat(Float.floatToRawIntBits(out[dstOff + n])).isZero();
+    }
+  }
 }

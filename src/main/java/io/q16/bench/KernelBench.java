@@ -1,0 +1,427 @@
+package io.q16.bench;
+
+import io.q16.calib.RangeStats;
+import io.q16.quant.Codes;
+import io.q16.quant.GranularKernel;
+import io.q16.quant.Granularity;
+import io.q16.quant.LinearKernel;
+import io.q16.quant.QuantParams;
+import io.q16.quant.Scheme;
+import io.q16.quant.UnitLayout;
+import io.q16.tensor.DType;
+import io.q16.tensor.Decode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+
+/**
+ * Kernel throughput on one thread, next to numpy doing the same work on the same data in the same
+ * run: every linear scheme and granularity, the range statistics and F32 decoding. JDK only.
+ *
+ * <pre>
+ * java -cp target/q16.jar io.q16.bench.KernelBench [--elements N] [--reps R] [--warmup W]
+ *     [--seed S] [--python python3 | --no-numpy]
+ * </pre>
+ *
+ * <p>It generates N (default 16M) seeded Gaussian float32 values, computes the parameters of each
+ * case (min/max calibration per tensor, per channel along axis 0 of [4096, 4096], per group of
+ * 128), and times the fast kernel and the scalar reference kernel: W warm-up runs, then R timed
+ * runs over all N values, reported as the median in elements per second. The values and
+ * parameters go to a temporary directory, where python3 times the numpy equivalent (see
+ * numpy_kernels.py) with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset and one thread. The codes
+ * of all four implementations must be identical (CRC-32 of the int16 codes); the exit code is 1
+ * if they are not.
+ */
+public final class KernelBench {
+  private static final int ROWS = 4096;
+  private static final int GROUP = 128;
+
+  private KernelBench() {}
+
+  /** One timed case: its label, the Java fast and reference timings, numpy's. */
+  private record Row(String label, double[] fast, double[] reference, double[] numpy, double[] numpyInPlace,
+      String codes) {}
+
+  public static void main(String[] args) throws Exception {
+    int elements = 1 << 24;
+    int reps = 7;
+    int warmup = 2;
+    long seed = 42;
+    String python = "python3";
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--elements" -> elements = Integer.parseInt(args[++i]);
+        case "--reps" -> reps = Integer.parseInt(args[++i]);
+        case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+        case "--seed" -> seed = Long.parseLong(args[++i]);
+        case "--python" -> python = args[++i];
+        case "--no-numpy" -> python = null;
+        case "-h", "--help" -> {
+          System.out.println("usage: KernelBench [--elements N] [--reps R] [--warmup W] [--seed S]"
+              + " [--python python3 | --no-numpy]");
+          return;
+        }
+        default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
+      }
+    }
+    if (elements % (ROWS * GROUP) != 0) {
+      throw new IllegalArgumentException("--elements must be a multiple of " + ROWS * GROUP);
+    }
+    System.exit(new KernelBench.Run(elements, reps, warmup, seed, python).run());
+  }
+
+  private static final class Run {
+    private final int n;
+    private final int reps;
+    private final int warmup;
+    private final long seed;
+    private final String python;
+    private final float[] x;
+    private final short[] q;
+    private long sink;
+
+    Run(int n, int reps, int warmup, long seed, String python) {
+      this.n = n;
+      this.reps = reps;
+      this.warmup = warmup;
+      this.seed = seed;
+      this.python = python;
+      this.x = new float[n];
+      this.q = new short[n];
+    }
+
+    int run() throws Exception {
+      System.out.printf(Locale.ROOT, "KernelBench: %d float32 values (seed %d), 1 thread, %d warm-up + %d timed runs,"
+          + " median%n", n, seed, warmup, reps);
+      System.out.printf(Locale.ROOT, "java %s (%s), %s, %d cores, %s%n", System.getProperty("java.version"),
+          System.getProperty("java.vm.name"), System.getProperty("os.arch"),
+          Runtime.getRuntime().availableProcessors(), cpuModel());
+      SplittableRandom r = new SplittableRandom(seed);
+      for (int i = 0; i < n; i++) {
+        x[i] = (float) (r.nextGaussian() * 0.02);
+      }
+      Path dir = Files.createTempDirectory("q16-kernel-bench");
+      try {
+        byte[] raw = Codes.floats(x);
+        Files.write(dir.resolve("x.f32"), raw);
+        String[] grans = {"tensor", "channel", "group"};
+        StringBuilder caseList = new StringBuilder();
+        List<Case> cases = new ArrayList<>();
+        for (Scheme scheme : Scheme.values()) {
+          for (String gran : grans) {
+            Case c = new Case(scheme, gran);
+            cases.add(c);
+            caseList.append(String.format(Locale.ROOT, "%s %s %s %d %d %d%n", c.name, scheme.cliName(), gran,
+                scheme.qmin(), scheme.qmax(), c.scales.length));
+            Files.write(dir.resolve(c.name + ".scales.f32"), Codes.floats(c.scales));
+            float[] zpf = new float[c.zps.length];
+            for (int u = 0; u < zpf.length; u++) {
+              zpf[u] = c.zps[u];
+            }
+            Files.write(dir.resolve(c.name + ".zps.f32"), Codes.floats(zpf));
+          }
+        }
+        Files.writeString(dir.resolve("cases.txt"), caseList);
+
+        // Compile every kernel before timing any, then time round robin (each run times every
+        // case once), so that no case is favoured by its place in the order.
+        for (int i = 0; i < warmup; i++) {
+          for (Case c : cases) {
+            sink += c.quantize(false) + c.quantize(true);
+          }
+        }
+        for (Case c : cases) {
+          c.fast = new double[reps];
+          c.reference = new double[reps];
+        }
+        for (int i = 0; i < reps; i++) {
+          for (Case c : cases) {
+            c.fast[i] = timeOnce(() -> c.quantize(false));
+            c.reference[i] = timeOnce(() -> c.quantize(true));
+          }
+        }
+        boolean identical = true;
+        for (Case c : cases) {
+          Arrays.fill(q, (short) 0);
+          long fastClipped = c.quantize(false);
+          String fastCodes = crc() + "/" + fastClipped;
+          Arrays.fill(q, (short) 0);
+          long refClipped = c.quantize(true);
+          String refCodes = crc() + "/" + refClipped;
+          if (!fastCodes.equals(refCodes)) {
+            System.out.printf("MISMATCH %s: fast codes/clipped %s, reference %s%n", c.name, fastCodes, refCodes);
+            identical = false;
+          }
+          c.codes = fastCodes;
+          System.out.printf(Locale.ROOT, "  java  %-28s fast %6.0f, reference %6.0f Melem/s  codes/clipped %s%n",
+              c.name, rate(c.fast), rate(c.reference), fastCodes);
+        }
+        double[] range = time(() -> {
+          RangeStats s = new RangeStats().update(x, 0, n);
+          return (long) s.max();
+        });
+        double[] rangeScalar = time(() -> scalarRange(x));
+        float[] decoded = new float[n];
+        double[] decode = time(() -> {
+          Decode.toFloat(DType.F32, raw, 0, decoded, 0, n);
+          return Float.floatToRawIntBits(decoded[n - 1]);
+        });
+        if (!Arrays.equals(decoded, x)) {
+          System.out.println("MISMATCH decode");
+          identical = false;
+        }
+        double[] decodeScalar = time(() -> scalarDecode(raw, decoded));
+
+        Map<String, Map<String, String>> numpy = new HashMap<>();
+        String numpyInfo = python == null ? "numpy not run (--no-numpy)" : runNumpy(dir, numpy);
+        List<Row> rows = new ArrayList<>();
+        for (Case c : cases) {
+          Map<String, String> e = numpy.get(c.name + "/expr");
+          Map<String, String> p = numpy.get(c.name + "/inplace");
+          String codes = "java only";
+          if (e != null && p != null) {
+            boolean same = c.codes.equals(e.get("crc") + "/" + e.get("clipped"))
+                && c.codes.equals(p.get("crc") + "/" + p.get("clipped"));
+            identical &= same;
+            codes = same ? "identical codes" : "DIFFER";
+          }
+          rows.add(new Row(c.label, c.fast, c.reference, e == null ? null : times(e), p == null ? null : times(p),
+              codes));
+        }
+        Map<String, String> np = numpy.get("range/minmax");
+        rows.add(new Row("range statistics (min, max, non-finite counts)", range, rangeScalar,
+            np == null ? null : times(np), null, "numpy: x.min(), x.max()"));
+        Map<String, String> nd = numpy.get("decode/frombuffer");
+        rows.add(new Row("decode F32 (little-endian bytes to float[])", decode, decodeScalar,
+            nd == null ? null : times(nd), null, "numpy: frombuffer().copy()"));
+
+        System.out.println();
+        System.out.println(numpyInfo);
+        printTable(rows);
+        System.out.println(identical ? "All codes identical: Java fast = Java reference = numpy (both variants)."
+            : "SOME RESULTS DIFFER: see MISMATCH/DIFFER above.");
+        return identical ? 0 : 1;
+      } finally {
+        try (Stream<Path> files = Files.walk(dir)) {
+          files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+    }
+
+    /** One scheme and granularity: its parameters, computed from the data as the job does. */
+    private final class Case {
+      final String name;
+      final String label;
+      final Scheme scheme;
+      final QuantParams tensor;
+      final UnitLayout layout;
+      final float[] scales;
+      final int[] zps;
+      double[] fast;
+      double[] reference;
+      String codes;
+
+      Case(Scheme scheme, String gran) {
+        this.scheme = scheme;
+        this.name = scheme.cliName() + "." + gran;
+        this.label = scheme.cliName() + ", " + switch (gran) {
+          case "tensor" -> "per tensor";
+          case "channel" -> "per channel (axis 0 of [" + ROWS + ", " + n / ROWS + "])";
+          default -> "per group of " + GROUP;
+        };
+        if (gran.equals("tensor")) {
+          RangeStats s = new RangeStats().update(x, 0, n);
+          tensor = QuantParams.minMax(scheme, s.min(), s.max());
+          layout = null;
+          scales = new float[] {tensor.scale()};
+          zps = new int[] {tensor.zeroPoint()};
+          return;
+        }
+        tensor = null;
+        long[] shape = {ROWS, n / ROWS};
+        layout = UnitLayout.of(shape, gran.equals("channel") ? Granularity.channel(0) : Granularity.group(GROUP));
+        int units = (int) layout.units();
+        float[] min = new float[units];
+        float[] max = new float[units];
+        Arrays.fill(min, Float.POSITIVE_INFINITY);
+        Arrays.fill(max, Float.NEGATIVE_INFINITY);
+        GranularKernel.ranges(x, 0, n, 0, layout, min, max, 0);
+        scales = new float[units];
+        zps = new int[units];
+        for (int u = 0; u < units; u++) {
+          QuantParams p = QuantParams.minMax(scheme, min[u], max[u]);
+          scales[u] = p.scale();
+          zps[u] = p.zeroPoint();
+        }
+      }
+
+      long quantize(boolean reference) {
+        if (tensor != null) {
+          return reference
+              ? LinearKernel.quantizeReference(x, 0, q, 0, n, tensor)
+              : LinearKernel.quantize(x, 0, q, 0, n, tensor);
+        }
+        return reference
+            ? GranularKernel.quantizeReference(x, 0, q, 0, n, 0, layout, scales, zps, 0, scheme.qmin(), scheme.qmax())
+            : GranularKernel.quantize(x, 0, q, 0, n, 0, layout, scales, zps, 0, scheme.qmin(), scheme.qmax());
+      }
+    }
+
+    interface Work {
+      long run() throws Exception;
+    }
+
+    private double timeOnce(Work w) throws Exception {
+      long t0 = System.nanoTime();
+      sink += w.run();
+      return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Seconds of each timed run, after the warm-up runs. */
+    private double[] time(Work w) throws Exception {
+      for (int i = 0; i < warmup; i++) {
+        sink += w.run();
+      }
+      double[] t = new double[reps];
+      for (int i = 0; i < reps; i++) {
+        long t0 = System.nanoTime();
+        sink += w.run();
+        t[i] = (System.nanoTime() - t0) / 1e9;
+      }
+      return t;
+    }
+
+    private double rate(double[] seconds) {
+      double[] s = seconds.clone();
+      Arrays.sort(s);
+      double median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+      return n / median / 1e6;
+    }
+
+    private String crc() {
+      byte[] b = new byte[2 * n];
+      Codes.pack(q, n, b, false);
+      CRC32 c = new CRC32();
+      c.update(b);
+      return String.format(Locale.ROOT, "%08x", c.getValue());
+    }
+
+    private String runNumpy(Path dir, Map<String, Map<String, String>> out) throws IOException, InterruptedException {
+      Path script = dir.resolve("numpy_kernels.py");
+      try (InputStream in = KernelBench.class.getResourceAsStream("numpy_kernels.py")) {
+        Files.write(script, in.readAllBytes());
+      }
+      ProcessBuilder pb = new ProcessBuilder(python, script.toString(), dir.toString(), Integer.toString(reps),
+          Integer.toString(warmup));
+      // This machine sets them for old OpenBLAS builds; they slow a current numpy (env README).
+      pb.environment().remove("OPENBLAS_CORETYPE");
+      pb.environment().remove("OPENBLAS_L2_SIZE");
+      for (String v : new String[] {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}) {
+        pb.environment().put(v, "1");
+      }
+      pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+      Process p = pb.start();
+      String info = "numpy: no INFO line";
+      try (BufferedReader rd = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = rd.readLine()) != null; ) {
+          if (line.startsWith("INFO ")) {
+            info = line.substring(5);
+          } else if (line.startsWith("RESULT ")) {
+            Map<String, String> kv = new HashMap<>();
+            for (String tok : line.substring(7).split(" ")) {
+              int eq = tok.indexOf('=');
+              kv.put(tok.substring(0, eq), tok.substring(eq + 1));
+            }
+            out.put(kv.get("name") + "/" + kv.get("variant"), kv);
+            System.out.printf(Locale.ROOT, "  numpy %-28s %-10s %6.0f Melem/s  codes/clipped %s/%s%n",
+                kv.get("name"), kv.get("variant"), rate(times(kv)), kv.get("crc"), kv.get("clipped"));
+          }
+        }
+      }
+      int rc = p.waitFor();
+      if (rc != 0) {
+        throw new IOException(python + " exited with " + rc);
+      }
+      return info;
+    }
+
+    private static double[] times(Map<String, String> kv) {
+      return Arrays.stream(kv.get("times").split(",")).mapToDouble(Double::parseDouble).toArray();
+    }
+
+    private void printTable(List<Row> rows) {
+      System.out.println();
+      System.out.println("Median Melem/s on one thread (" + n + " float32 values); ratios are Java fast / numpy.");
+      System.out.println();
+      System.out.println("| work | Java fast | Java scalar | numpy | numpy in place | Java / numpy | Java / numpy in"
+          + " place | results |");
+      System.out.println("|---|--:|--:|--:|--:|--:|--:|---|");
+      for (Row r : rows) {
+        double f = rate(r.fast);
+        System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s |%n", r.label, f, rate(r.reference),
+            r.numpy == null ? "-" : String.format(Locale.ROOT, "%.0f", rate(r.numpy)),
+            r.numpyInPlace == null ? "-" : String.format(Locale.ROOT, "%.0f", rate(r.numpyInPlace)),
+            r.numpy == null ? "-" : String.format(Locale.ROOT, "%.1fx", f / rate(r.numpy)),
+            r.numpyInPlace == null ? "-" : String.format(Locale.ROOT, "%.1fx", f / rate(r.numpyInPlace)),
+            r.codes);
+      }
+      if (sink == 42) {
+        System.out.println(); // keeps the results alive for the JIT
+      }
+    }
+  }
+
+  /** The previous range loop, one value at a time (the figure the fast path is compared with). */
+  private static long scalarRange(float[] x) {
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
+    long bad = 0;
+    for (float v : x) {
+      if (v - v == 0f) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      } else {
+        bad++;
+      }
+    }
+    return bad + Float.floatToRawIntBits(lo) + Float.floatToRawIntBits(hi);
+  }
+
+  private static final VarHandle F32 = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+
+  /** The previous F32 decoding loop, one VarHandle read per value. */
+  private static long scalarDecode(byte[] raw, float[] out) {
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (float) F32.get(raw, 4 * i);
+    }
+    return Float.floatToRawIntBits(out[out.length - 1]);
+  }
+
+  static String cpuModel() {
+    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+      return lines.filter(l -> l.startsWith("model name")).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim())
+          .orElse("cpu unknown");
+    } catch (IOException | UncheckedIOException e) {
+      return "cpu unknown";
+    }
+  }
+
+}
