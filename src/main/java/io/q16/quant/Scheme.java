@@ -18,6 +18,9 @@ public enum Scheme {
   /** Sign, E exponent bits, 15 - E mantissa bits, per-tensor bias ({@link MinifloatCodec}). */
   MINIFLOAT("minifloat", -32768, 32767);
 
+  /** The linear schemes, whose parameters are a scale and a zero point. */
+  public static final java.util.List<Scheme> LINEAR = java.util.List.of(SYMMETRIC, SYMMETRIC_RESTRICTED, ASYMMETRIC);
+
   private final String cliName;
   private final int qmin;
   private final int qmax;

@@ -64,7 +64,7 @@ class LinearKernelTest {
   }
 
   @ParameterizedTest
-  @EnumSource(Scheme.class)
+  @EnumSource(value = Scheme.class, names = {"SYMMETRIC", "SYMMETRIC_RESTRICTED", "ASYMMETRIC"})
   void fastPathAloneMatchesTheExactReferenceWithoutNaN(Scheme scheme) {
     // Without NaN the fast path must not need the scalar fallback: check it on its own.
     for (long seed = 5; seed <= 8; seed++) {
