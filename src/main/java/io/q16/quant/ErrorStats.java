@@ -45,19 +45,9 @@ public final class ErrorStats implements Serializable {
     for (int i = off, end = off + n; i < end; i++) {
       float xv = x[i];
       float yv = xhat[i];
-      if (!(xv - xv == 0f)) {
-        nonFinite++;
+      double ae = accumulate(xv, yv);
+      if (ae < 0) {
         continue;
-      }
-      double e = (double) xv - (double) yv; // exact: both are float32
-      double ae = Math.abs(e);
-      count++;
-      sumX2 += (double) xv * xv;
-      sumE2 += e * e;
-      sumXY += (double) xv * yv;
-      sumY2 += (double) yv * yv;
-      if (ae > maxAbsErr) {
-        maxAbsErr = ae;
       }
       double r = Math.rint(xv / scale) + zp;
       if (r > hi || r < lo) {
@@ -85,18 +75,10 @@ public final class ErrorStats implements Serializable {
     for (int i = off, end = off + n; i < end; i++) {
       float xv = x[i];
       float yv = xhat[i];
-      if (!(xv - xv == 0f)) {
-        nonFinite++;
+      double ae = accumulate(xv, yv);
+      if (ae < 0) {
         continue;
       }
-      double e = (double) xv - (double) yv;
-      double ae = Math.abs(e);
-      count++;
-      sumX2 += (double) xv * xv;
-      sumE2 += e * e;
-      sumXY += (double) xv * yv;
-      sumY2 += (double) yv * yv;
-      maxAbsErr = Math.max(maxAbsErr, ae);
       if (p.clips(xv)) {
         clipped++;
         continue;
@@ -110,6 +92,26 @@ public final class ErrorStats implements Serializable {
       }
     }
     return this;
+  }
+
+  /**
+   * Adds one pair to the sums and the maximum; returns |x - x̂|, or -1 for a non-finite x (counted
+   * apart, kept out of every sum).
+   */
+  private double accumulate(float xv, float yv) {
+    if (!(xv - xv == 0f)) {
+      nonFinite++;
+      return -1;
+    }
+    double e = (double) xv - (double) yv; // exact: both are float32
+    double ae = Math.abs(e);
+    count++;
+    sumX2 += (double) xv * xv;
+    sumE2 += e * e;
+    sumXY += (double) xv * yv;
+    sumY2 += (double) yv * yv;
+    maxAbsErr = Math.max(maxAbsErr, ae);
+    return ae;
   }
 
   public ErrorStats merge(ErrorStats o) {
