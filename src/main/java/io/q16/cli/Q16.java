@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Q16.Version.class,
     description = "Exact, streaming, distributed float32 -> int16 model quantization on Apache Spark.",
-    subcommands = {InspectCommand.class, QuantizeCommand.class, VerifyCommand.class, ExportCommand.class,
+    subcommands = {InspectCommand.class, CalibrateCommand.class, QuantizeCommand.class, VerifyCommand.class,
+      ExportCommand.class,
       GenerateCommand.class},
     footer = {
       "",

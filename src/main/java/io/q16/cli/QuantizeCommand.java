@@ -85,6 +85,11 @@ final class QuantizeCommand implements Callable<Integer> {
           + " unquantized; repeatable. The manifest names them and the pattern.")
   java.util.List<String> keepFloat = new java.util.ArrayList<>();
 
+  @Option(names = "--calibration", paramLabel = "FILE",
+      description = "Per-tensor thresholds from q16 calibrate (its calibration.json, or the directory holding it);"
+          + " linear schemes, per tensor. Without it: min/max.")
+  String calibration;
+
   @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
       description = "error: refuse a tensor holding NaN, naming it and the count; zero: map NaN to 0 and"
           + " count it. Default: ${DEFAULT-VALUE}.")
@@ -114,7 +119,8 @@ final class QuantizeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     QuantizeJob.Options o = new QuantizeJob.Options(
         model, out, parse(() -> Scheme.parse(scheme)), parse(this::granularity), parse(this::unsigned),
-        parse(() -> Overflow.parse(overflow)), exponentBits(), List.copyOf(keepFloat), parse(() -> NanPolicy.parse(nan)),
+        parse(() -> Overflow.parse(overflow)), exponentBits(), List.copyOf(keepFloat), calibration,
+        parse(() -> NanPolicy.parse(nan)),
         mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression));
     PrintWriter w = spec.commandLine().getOut();
     QuantizeJob.Result r = QuantizeJob.run(Sessions.get("q16 quantize"), o, System.err);
@@ -133,8 +139,9 @@ final class QuantizeCommand implements Callable<Integer> {
     w.printf(Locale.ROOT, "  output      %s (%s, %s, %s)%n", out, Manifest.FILE_NAME,
         Units.count(m.shards().size(), "shard"), Units.bytes(shardBytes));
     long kept = m.tensors().stream().filter(e -> Manifest.TensorEntry.KEPT_FLOAT.equals(e.status())).count();
-    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, %s, min/max, %s), %d not quantized (%d kept float)%n",
-        t.quantized(), m.config().scheme(), m.config().granularity(), m.config().overflow(), t.skipped(), kept);
+    w.printf(Locale.ROOT, "  tensors     %d quantized (%s, %s, %s, %s), %d not quantized (%d kept float)%n",
+        t.quantized(), m.config().scheme(), m.config().granularity(), m.config().calibration(), m.config().overflow(),
+        t.skipped(), kept);
     w.printf(Locale.ROOT, "  elements    %,d  (clipped %,d)%n", t.elements(), t.clipped());
     w.printf(Locale.ROOT, "  throughput  %s/s of input end to end%n",
         Units.bytes((long) (t.sourceBytes() / Math.max(1e-9, r.totalSeconds()))));

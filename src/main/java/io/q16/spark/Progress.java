@@ -3,6 +3,9 @@ package io.q16.spark;
 import java.io.PrintStream;
 import java.util.HashSet;
 import io.q16.Units;
+import io.q16.tensor.Chunk;
+import io.q16.tensor.Plan;
+import java.util.TreeSet;
 import java.util.Locale;
 import java.util.Set;
 import org.apache.spark.SparkContext;
@@ -133,5 +136,21 @@ final class Progress extends SparkListener implements AutoCloseable {
     sc.removeSparkListener(this);
     sc.clearJobGroup();
     print(System.nanoTime());
+  }
+
+  /** Progress of an action whose partition p covers the chunk ids {@code partitionChunks[p]} of {@code plan}. */
+  static Progress of(SparkContext sc, String stage, Plan plan, int[][] partitionChunks, PrintStream out) {
+    long[] bytes = new long[partitionChunks.length];
+    int[][] tensors = new int[partitionChunks.length][];
+    for (int p = 0; p < partitionChunks.length; p++) {
+      TreeSet<Integer> ts = new TreeSet<>();
+      for (int id : partitionChunks[p]) {
+        Chunk c = plan.chunks().get(id);
+        bytes[p] += plan.sourceBytes(c);
+        ts.add(c.tensor());
+      }
+      tensors[p] = ts.stream().mapToInt(Integer::intValue).toArray();
+    }
+    return new Progress(sc, stage, bytes, tensors, plan.tensors().size(), out);
   }
 }

@@ -3,6 +3,7 @@ package io.q16.spark;
 import io.q16.Errors;
 import io.q16.Units;
 import io.q16.calib.RangeStats;
+import io.q16.format.Calibration;
 import io.q16.format.Crc32c;
 import io.q16.format.Manifest;
 import io.q16.format.Model;
@@ -70,6 +71,7 @@ public final class QuantizeJob {
       Overflow overflow,
       int exponentBits,
       List<String> keepFloat,
+      String calibration,
       NanPolicy nanPolicy,
       long chunkBytes,
       long shardBytes,
@@ -131,6 +133,7 @@ public final class QuantizeJob {
       align[t] = specs[t].layout().localAlignment();
     }
     Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes(), align);
+    Calibration calibration = readCalibration(conf, toQuantize);
     String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
         + UUID.randomUUID().toString().substring(0, 8);
     progress.printf("[plan] %s: %s (%d to quantize), %s, %s, %s%n",
@@ -141,14 +144,16 @@ public final class QuantizeJob {
     try (OutputDir out = OutputDir.create(options.out(), conf, runId)) {
       Broadcast<HadoopConf> hadoopConf = jsc.broadcast(new HadoopConf(conf));
       long t1 = System.nanoTime();
-      TensorStats[] stats = statsPass(plan, hadoopConf, jsc.broadcast(specs));
-      checkNan(plan, stats);
+      TensorStats[] stats = StatsPass.run(spark, plan, hadoopConf, jsc.broadcast(specs), options.partitions(), progress);
+      StatsPass.checkNan(plan, stats, options.nanPolicy(), "quantize");
       QuantParams[] params = new QuantParams[plan.tensors().size()];
       for (int t = 0; t < params.length; t++) {
         RangeStats r = stats[t].range;
         if (!options.scheme().linear()) {
           specs[t].withNonlinear(NonlinearParams.fromStats(options.scheme(), options.exponentBits(), r.absmax(),
               stats[t].minNonZero));
+        } else if (calibration != null) {
+          params[t] = calibrated(r, calibration.tensor(plan.tensors().get(t).name()).threshold());
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
         } else if (!specs[t].localUnits()) {
@@ -178,6 +183,51 @@ public final class QuantizeJob {
     }
   }
 
+  /**
+   * The calibration file's thresholds, checked to cover every tensor to quantize; null without
+   * --calibration. Thresholds are per tensor and for the linear schemes.
+   */
+  private Calibration readCalibration(Configuration conf, List<TensorInfo> tensors) throws IOException {
+    if (options.calibration() == null) {
+      return null;
+    }
+    if (!options.scheme().linear() || options.granularity().kind() != Granularity.Kind.TENSOR) {
+      throw Errors.usage("--calibration applies per tensor to the linear schemes");
+    }
+    String path = options.calibration();
+    var status = io.q16.fs.HadoopFs.statusOrNull(path, conf);
+    if (status != null && status.isDirectory()) {
+      path = new Path(path, Calibration.FILE_NAME).toString();
+    }
+    Calibration c;
+    try {
+      c = Calibration.fromJson(io.q16.fs.HadoopFs.readSmall(path, conf, 256L << 20, "calibration"));
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw Errors.badFile(path, "calibration is not valid: " + e.getOriginalMessage());
+    }
+    if (!Calibration.FORMAT.equals(c.format()) || c.formatVersion() > Calibration.FORMAT_VERSION) {
+      throw Errors.badFile(path, "format " + c.format() + " version " + c.formatVersion() + " is not one this Q16 reads");
+    }
+    for (TensorInfo t : tensors) {
+      if (c.tensor(t.name()) == null) {
+        throw Errors.badTensor(path, t.name(), "is in the model but not in the calibration: calibrate again");
+      }
+    }
+    return c;
+  }
+
+  /**
+   * Linear parameters from a calibrated threshold T: symmetric schemes use T for max|x|;
+   * asymmetric clips the range to [max(min, -T), min(max, T)]. Values beyond clip and are counted.
+   */
+  private QuantParams calibrated(RangeStats r, float threshold) {
+    float t = Math.min(threshold, r.absmax());
+    if (options.scheme() == Scheme.ASYMMETRIC) {
+      return QuantParams.of(options.scheme(), Math.max(r.min(), -t), Math.min(r.max(), t), t);
+    }
+    return QuantParams.of(options.scheme(), r.min(), r.max(), t);
+  }
+
   /** The --keep-float pattern {@code name} matches, or null. Globs: '*' any run, '?' one character. */
   private String keepFloatPattern(String name) {
     for (String glob : options.keepFloat()) {
@@ -203,96 +253,8 @@ public final class QuantizeJob {
     };
   }
 
-  /** Merged statistics of one tensor. */
-  private static final class TensorStats {
-    final RangeStats range = new RangeStats();
-    int crc;
-    long crcBytes;
-    float[] unitMin;
-    float[] unitMax;
-    float minNonZero = Float.POSITIVE_INFINITY;
 
-    void mergeUnits(float[] min, float[] max) {
-      if (min == null) {
-        return;
-      }
-      if (unitMin == null) {
-        unitMin = min.clone();
-        unitMax = max.clone();
-        return;
-      }
-      for (int u = 0; u < min.length; u++) {
-        unitMin[u] = Math.min(unitMin[u], min[u]);
-        unitMax[u] = Math.max(unitMax[u], max[u]);
-      }
-    }
-  }
 
-  private TensorStats[] statsPass(Plan plan, Broadcast<HadoopConf> conf, Broadcast<TensorSpec[]> specs) {
-    List<ChunkTask> tasks = new ArrayList<>(plan.chunks().size());
-    for (int i = 0; i < plan.chunks().size(); i++) {
-      tasks.add(ChunkTask.of(plan, i));
-    }
-    int partitions = statsPartitions(plan);
-    List<ChunkStats> rows;
-    try (Progress p = progressOf("stats", plan, contiguousSlices(plan.chunks().size(), partitions))) {
-      Dataset<ChunkTask> ds = spark.createDataset(jsc.parallelize(tasks, Math.max(1, partitions)).rdd(), CHUNK_TASK);
-      rows = ds.mapPartitions(new StatsFunction(conf, specs), CHUNK_STATS).collectAsList();
-    }
-    ChunkStats[] byId = new ChunkStats[plan.chunks().size()];
-    for (ChunkStats s : rows) {
-      byId[s.getId()] = s;
-    }
-    TensorStats[] out = new TensorStats[plan.tensors().size()];
-    for (int t = 0; t < out.length; t++) {
-      out[t] = new TensorStats();
-    }
-    // Chunk order: merging min/max/counts is exact in any order; CRCs must combine in order.
-    for (int i = 0; i < byId.length; i++) {
-      Chunk c = plan.chunks().get(i);
-      TensorStats ts = out[c.tensor()];
-      ts.range.merge(byId[i].range());
-      ts.mergeUnits(byId[i].getUnitMin(), byId[i].getUnitMax());
-      ts.minNonZero = Math.min(ts.minNonZero, byId[i].getMinNonZero());
-      long len = plan.sourceBytes(c);
-      ts.crc = ts.crcBytes == 0 ? byId[i].getCrc32c() : Crc32c.combine(ts.crc, byId[i].getCrc32c(), len);
-      ts.crcBytes += len;
-    }
-    return out;
-  }
-
-  private int statsPartitions(Plan plan) {
-    if (options.partitions() > 0) {
-      return Math.min(options.partitions(), Math.max(1, plan.chunks().size()));
-    }
-    // A few tasks per core balances uneven chunks without drowning in task overhead.
-    return Math.max(1, Math.min(plan.chunks().size(), 3 * spark.sparkContext().defaultParallelism()));
-  }
-
-  private void checkNan(Plan plan, TensorStats[] stats) {
-    if (options.nanPolicy() != NanPolicy.ERROR) {
-      return;
-    }
-    int bad = 0;
-    TensorInfo first = null;
-    long firstCount = 0;
-    for (int t = 0; t < stats.length; t++) {
-      if (stats[t].range.nan() > 0) {
-        if (first == null) {
-          first = plan.tensors().get(t);
-          firstCount = stats[t].range.nan();
-        }
-        bad++;
-      }
-    }
-    if (first != null) {
-      throw Errors.badTensor(
-          first.file(), first.name(),
-          firstCount + " NaN value" + (firstCount == 1 ? "" : "s")
-              + (bad > 1 ? " (and " + (bad - 1) + " more tensor" + (bad > 2 ? "s" : "") + " with NaN)" : "")
-              + "; refusing to quantize (--nan zero maps NaN to 0 and counts them)");
-    }
-  }
 
   private ChunkOutcome[] quantizePass(
       Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params, OutputDir out) {
@@ -318,7 +280,7 @@ public final class QuantizeJob {
     for (int s = 0; s < slices.length; s++) {
       slices[s] = perShard.get(s).stream().mapToInt(ChunkTask::getId).toArray();
     }
-    try (Progress p = progressOf("quantize", plan, slices)) {
+    try (Progress p = Progress.of(spark.sparkContext(), "quantize", plan, slices, progress)) {
       // One partition per shard: parallelize slices n elements into n partitions of one.
       Dataset<ShardTask> ds = spark.createDataset(jsc.parallelize(shards, shards.size()).rdd(), SHARD_TASK);
       Dataset<Row> rows = ds.mapPartitions(
@@ -394,6 +356,10 @@ public final class QuantizeJob {
       shards.add(new Manifest.Shard(names.get(s), sum.getBytes(), Crc32c.hex(sum.getCrc32c()), rows[s]));
     }
     return shards;
+  }
+
+  private String calibrationName() {
+    return options.calibration() == null ? "minmax" : "calibration file " + options.calibration();
   }
 
   private static Manifest.TensorEntry.Codec codec(NonlinearParams p) {
@@ -506,7 +472,7 @@ public final class QuantizeJob {
         new Manifest.Source(options.model(), HexFormat.of().formatHex(fingerprint.digest()), files),
         new Manifest.Config(
             options.scheme().cliName(), options.granularity().toString() + (options.unsigned() ? ", uint16" : ""),
-            "minmax", options.nanPolicy().toString(), options.overflow().toString(),
+            calibrationName(), options.nanPolicy().toString(), options.overflow().toString(),
             options.chunkBytes(), options.shardBytes(), options.compression()),
         new Manifest.Totals(
             model.tensors().size(), model.tensors().size() - skipped, skipped, elements,
@@ -515,35 +481,7 @@ public final class QuantizeJob {
         entries);
   }
 
-  private Progress progressOf(String stage, Plan plan, int[][] partitionChunks) {
-    long[] bytes = new long[partitionChunks.length];
-    int[][] tensors = new int[partitionChunks.length][];
-    for (int p = 0; p < partitionChunks.length; p++) {
-      TreeSet<Integer> ts = new TreeSet<>();
-      for (int id : partitionChunks[p]) {
-        Chunk c = plan.chunks().get(id);
-        bytes[p] += plan.sourceBytes(c);
-        ts.add(c.tensor());
-      }
-      tensors[p] = ts.stream().mapToInt(Integer::intValue).toArray();
-    }
-    return new Progress(spark.sparkContext(), stage, bytes, tensors, plan.tensors().size(), progress);
-  }
 
-  /** The chunk ids of each partition when Spark's parallelize slices {@code n} items into {@code p}. */
-  static int[][] contiguousSlices(int n, int p) {
-    p = Math.max(1, p);
-    int[][] out = new int[p][];
-    for (int i = 0; i < p; i++) {
-      int start = (int) ((long) i * n / p);
-      int end = (int) ((long) (i + 1) * n / p);
-      out[i] = new int[end - start];
-      for (int j = start; j < end; j++) {
-        out[i][j - start] = j;
-      }
-    }
-    return out;
-  }
 
   private static MessageDigest sha256() {
     try {

@@ -1,0 +1,86 @@
+package io.q16.cli;
+
+import io.q16.format.Calibration;
+import io.q16.quant.NanPolicy;
+import io.q16.spark.CalibrateJob;
+import io.q16.spark.Sessions;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code q16 calibrate MODEL --out DIR}. */
+@Command(
+    name = "calibrate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Choose a clipping threshold per weight tensor of MODEL from exact statistics: pass 1 merges ranges,"
+          + " pass 2 merges |x| histograms whose bins the driver fixed from pass 1 (integer counts: the result"
+          + " does not depend on executors, partitions or chunk sizes), and each tensor's search runs on an"
+          + " executor. Writes DIR/calibration.json, which quantize --calibration reads.",
+      "",
+      "Each tensor records the resolution its search used: a histogram whose bins are wider than the int16"
+          + " step cannot see int16 rounding error, and the note says so rather than pretending.",
+      ""
+    })
+final class CalibrateCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin ConfigOption config;
+
+  @Parameters(paramLabel = "MODEL", description = "A .safetensors file, a *.safetensors.index.json, or a directory.")
+  String model;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
+  String out;
+
+  @Option(names = "--method", paramLabel = "NAME", defaultValue = "minmax",
+      description = "minmax (T = max|x|), percentile (--percentile of |x|), mse (least expected squared int16"
+          + " error from the histogram), kl (TensorRT's entropy search: 128 quantized bins). Default: ${DEFAULT-VALUE}.")
+  String method;
+
+  @Option(names = "--percentile", paramLabel = "P", defaultValue = "99.999",
+      description = "Percentile of |x| for --method percentile. Default: ${DEFAULT-VALUE}.")
+  double percentile;
+
+  @Option(names = "--bins", paramLabel = "N", defaultValue = "2048",
+      description = "Histogram bins over [0, max|x|]. Default: ${DEFAULT-VALUE}.")
+  int bins;
+
+  @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16", description = "Source bytes per chunk.")
+  double chunkMb;
+
+  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core.")
+  int partitions;
+
+  @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
+      description = "error: refuse NaN, naming the tensor; zero: ignore NaN. Default: ${DEFAULT-VALUE}.")
+  String nan;
+
+  @Override
+  public Integer call() throws Exception {
+    NanPolicy policy;
+    try {
+      policy = NanPolicy.parse(nan);
+    } catch (IllegalArgumentException e) {
+      throw io.q16.Errors.usage(e.getMessage());
+    }
+    Calibration c = CalibrateJob.run(Sessions.get("q16 calibrate"), new CalibrateJob.Options(model, out, method,
+        percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy), System.err);
+    PrintWriter w = spec.commandLine().getOut();
+    int width = Math.max(6, c.tensors().stream().mapToInt(e -> e.name().length()).max().orElse(6));
+    w.printf(Locale.ROOT, "%-" + width + "s  %12s  %12s  %9s  %s%n", "tensor", "threshold", "max|x|", "clipped", "note");
+    for (Calibration.Entry e : c.tensors()) {
+      w.printf(Locale.ROOT, "%-" + width + "s  %12.6g  %12.6g  %8.5f%%  %s%n", e.name(), e.threshold(), e.absmax(),
+          100 * e.clippedFraction(), e.note() == null ? "" : e.note());
+    }
+    w.printf(Locale.ROOT, "q16 calibrate: %s, %d tensors, method %s -> %s/%s%n", model, c.tensors().size(),
+        c.method(), out, Calibration.FILE_NAME);
+    return 0;
+  }
+}

@@ -1,0 +1,59 @@
+package io.q16.format;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * {@code calibration.json}: per-tensor clipping thresholds chosen from exact, mergeable statistics,
+ * versioned so that scheduled re-quantization can reuse or refresh it ({@code quantize --calibration}).
+ *
+ * <p>Each tensor records the method, the threshold T (symmetric: |x| above T clips), max|x|, the
+ * histogram resolution the search used ({@code bins}, {@code binWidth}) and how many bins fit in
+ * one int16 quantization step at T ({@code binsPerInt16Step}): below 1 the histogram cannot see
+ * int16 rounding error and an MSE or KL search aimed at int16 cannot discriminate.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Calibration(
+    String format, int formatVersion, String createdAt, String source, String sourceFingerprint, String method,
+    Double percentile, int bins, List<Entry> tensors) {
+
+  public static final String FORMAT = "q16-calibration";
+  public static final int FORMAT_VERSION = 1;
+  public static final String FILE_NAME = "calibration.json";
+
+  private static final ObjectMapper JSON = JsonMapper.builder()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .build();
+
+  /** One tensor's calibration; {@code note} says when the resolution limits the method. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Entry(String name, String method, float threshold, float absmax, double clippedFraction, int bins,
+      double binWidth, Double objective, double binsPerInt16Step, String note) {}
+
+  public byte[] toJson() {
+    try {
+      return JSON.writeValueAsBytes(this);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static Calibration fromJson(byte[] json) throws IOException {
+    return JSON.readValue(json, Calibration.class);
+  }
+
+  public Entry tensor(String name) {
+    for (Entry e : tensors) {
+      if (e.name().equals(name)) {
+        return e;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,151 @@
+package io.q16.spark;
+
+import io.q16.Errors;
+import io.q16.Units;
+import io.q16.format.Calibration;
+import io.q16.format.Crc32c;
+import io.q16.format.Model;
+import io.q16.format.ModelReader;
+import io.q16.fs.OutputDir;
+import io.q16.quant.Granularity;
+import io.q16.quant.NanPolicy;
+import io.q16.quant.Scheme;
+import io.q16.quant.TensorSpec;
+import io.q16.tensor.Plan;
+import io.q16.tensor.TensorInfo;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * {@code q16 calibrate MODEL --out DIR}: thresholds for a model's weights from two passes over the
+ * data: exact ranges (pass 1, shared with quantize), then |x| histograms with bins fixed by the
+ * driver from pass 1, merged by addition on executors (pass 2), and the threshold search per tensor
+ * on executors. The result does not depend on executors, partitions or chunk sizes.
+ */
+public final class CalibrateJob {
+  /** What to calibrate and how. */
+  public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
+      int partitions, NanPolicy nanPolicy) {}
+
+  private CalibrateJob() {}
+
+  public static Calibration run(SparkSession spark, Options o, PrintStream progress) throws IOException {
+    ThresholdSearch.Method method;
+    try {
+      method = ThresholdSearch.Method.parse(o.method());
+    } catch (IllegalArgumentException e) {
+      throw Errors.usage(e.getMessage());
+    }
+    if (o.bins() < 128 || o.bins() > (1 << 24)) {
+      throw Errors.usage("--bins " + o.bins() + " is outside 128..16777216");
+    }
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Model model = ModelReader.read(o.model(), conf);
+    List<TensorInfo> tensors = new ArrayList<>();
+    for (TensorInfo t : model.tensors()) {
+      if (t.dtype().quantizable()) {
+        tensors.add(t);
+      }
+    }
+    TensorSpec[] specs = new TensorSpec[tensors.size()];
+    for (int t = 0; t < specs.length; t++) {
+      specs[t] = new TensorSpec(tensors.get(t).shape(), Granularity.TENSOR, Scheme.SYMMETRIC, false);
+    }
+    Plan plan = Plan.of(tensors, o.chunkBytes(), Long.MAX_VALUE);
+    progress.printf("[plan] %s: %s to calibrate (%s), %s, method %s%n", o.model(),
+        Units.count(tensors.size(), "tensor"), Units.bytes(model.totalBytes()),
+        Units.count(plan.chunks().size(), "chunk"), method);
+    String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
+        + UUID.randomUUID().toString().substring(0, 8);
+    try (OutputDir out = OutputDir.create(o.out(), conf, runId, Calibration.FILE_NAME)) {
+      Broadcast<HadoopConf> hconf = jsc.broadcast(new HadoopConf(conf));
+      TensorStats[] stats = StatsPass.run(spark, plan, hconf, jsc.broadcast(specs), o.partitions(), progress);
+      StatsPass.checkNan(plan, stats, o.nanPolicy(), "calibrate");
+      float[] absmax = new float[tensors.size()];
+      for (int t = 0; t < absmax.length; t++) {
+        absmax[t] = stats[t].range.absmax();
+      }
+      ThresholdSearch.Result[] results = new ThresholdSearch.Result[tensors.size()];
+      if (method != ThresholdSearch.Method.MINMAX && !plan.chunks().isEmpty()) {
+        Broadcast<float[]> bAbsmax = jsc.broadcast(absmax);
+        int partitions = StatsPass.partitions(spark, plan, o.partitions());
+        List<ChunkTask> tasks = new ArrayList<>();
+        for (int i = 0; i < plan.chunks().size(); i++) {
+          tasks.add(ChunkTask.of(plan, i));
+        }
+        long t0 = System.nanoTime();
+        try (Progress p = Progress.of(spark.sparkContext(), "histogram", plan,
+            StatsPass.contiguousSlices(plan.chunks().size(), partitions), progress)) {
+          for (ThresholdSearch.Result r : jsc.parallelize(tasks, Math.max(1, partitions))
+              .mapPartitionsToPair(new HistogramFunction(hconf, bAbsmax, o.bins()))
+              .reduceByKey(CalibrateJob::add)
+              .map(new ThresholdSearch(bAbsmax, method, o.percentile(), 32767))
+              .collect()) {
+            results[r.tensor()] = r;
+          }
+        }
+        progress.printf("[search] %s searched on executors in %.1fs%n", Units.count(tensors.size(), "tensor"),
+            (System.nanoTime() - t0) / 1e9);
+      }
+      List<Calibration.Entry> entries = new ArrayList<>();
+      for (int t = 0; t < tensors.size(); t++) {
+        ThresholdSearch.Result r = results[t];
+        double threshold = r == null ? absmax[t] : r.threshold();
+        float tf = (float) Math.min(threshold, absmax[t]);
+        long total = stats[t].range.finite();
+        long beyond = r == null ? 0 : r.beyond();
+        double binWidth = absmax[t] / (double) o.bins();
+        double binsPerStep = r == null ? Double.POSITIVE_INFINITY : r.binsPerInt16Step();
+        String note = null;
+        if (r != null && method != ThresholdSearch.Method.PERCENTILE && binsPerStep < 4) {
+          note = String.format(java.util.Locale.ROOT,
+              "histogram bins are %.3g int16 steps wide at the threshold: the %s search cannot resolve int16"
+                  + " rounding error at --bins %d and mostly weighs clipping", 1 / binsPerStep, method, o.bins());
+        }
+        entries.add(new Calibration.Entry(tensors.get(t).name(), method.toString(), tf, absmax[t],
+            total == 0 ? 0 : (double) beyond / total, o.bins(), binWidth,
+            r == null || Double.isNaN(r.objective()) ? null : r.objective(),
+            Double.isInfinite(binsPerStep) ? -1 : binsPerStep, note));
+      }
+      Calibration c = new Calibration(Calibration.FORMAT, Calibration.FORMAT_VERSION, Instant.now().toString(),
+          o.model(), fingerprint(tensors, stats), method.toString(),
+          method == ThresholdSearch.Method.PERCENTILE ? o.percentile() : null, o.bins(), entries);
+      out.writeAtomically(Calibration.FILE_NAME, c.toJson());
+      out.commit();
+      return c;
+    }
+  }
+
+  static long[] add(long[] a, long[] b) {
+    long[] out = a.clone();
+    for (int i = 0; i < out.length; i++) {
+      out[i] += b[i];
+    }
+    return out;
+  }
+
+  private static String fingerprint(List<TensorInfo> tensors, TensorStats[] stats) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      for (int t = 0; t < tensors.size(); t++) {
+        md.update((tensors.get(t).name() + "\0" + Crc32c.hex(stats[t].crc) + "\n").getBytes(StandardCharsets.UTF_8));
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
