@@ -1,6 +1,7 @@
 package io.q16.quant;
 
 import java.io.Serializable;
+import java.lang.ref.SoftReference;
 
 /**
  * The parameters of the logarithmic int16 codec ({@link LogCodec}): the largest magnitude A and
@@ -15,6 +16,12 @@ import java.io.Serializable;
  * <p>A final class rather than a record: it is broadcast to executors, and the Kryo that Spark
  * ships cannot serialize records. The derived fields are ordinary (not transient) fields, since
  * Kryo's field serializer skips transient ones and calls no constructor.
+ *
+ * <p>The lookup tables of the fast kernels ({@link LogTables}: about 0.5 MiB, a few milliseconds
+ * to build) are transient: built on first use by {@link LogCodec#encode} or {@link LogCodec#decode}
+ * of at least {@link LogCodec#TABLE_THRESHOLD} values, after any deserialization too, and held
+ * through soft references, so that an executor holding the parameters of every tensor of a model
+ * does not keep every tensor's tables when memory runs short (they are rebuilt if needed again).
  */
 public final class LogParams implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -51,6 +58,8 @@ public final class LogParams implements Serializable {
   private final double codesPerOctave;
   private final double kOverLn2;
   private final float minPositive;
+  private transient volatile SoftReference<LogTables.Encoder> encoder;
+  private transient volatile SoftReference<int[]> decoder;
 
   /**
    * Parameters A = {@code absmax} (finite, > 0; subnormal allowed) and k = {@code codesPerOctave}
@@ -131,6 +140,39 @@ public final class LogParams implements Serializable {
 
   double kOverLn2() {
     return kOverLn2;
+  }
+
+  /** The encoding table; built now if {@code build}, else null unless built before. */
+  LogTables.Encoder encoder(boolean build) {
+    SoftReference<LogTables.Encoder> r = encoder;
+    LogTables.Encoder t = r == null ? null : r.get();
+    return t != null || !build ? t : buildEncoder();
+  }
+
+  /** The decoding table (float32 bits of value(m) at index m); built now if {@code build}, else null unless built before. */
+  int[] decoder(boolean build) {
+    SoftReference<int[]> r = decoder;
+    int[] t = r == null ? null : r.get();
+    return t != null || !build ? t : buildDecoder();
+  }
+
+  // Synchronized so that tasks sharing broadcast parameters build each table once.
+  private synchronized LogTables.Encoder buildEncoder() {
+    LogTables.Encoder t = encoder == null ? null : encoder.get();
+    if (t == null) {
+      t = LogTables.encoder(this);
+      encoder = new SoftReference<>(t);
+    }
+    return t;
+  }
+
+  private synchronized int[] buildDecoder() {
+    int[] t = decoder == null ? null : decoder.get();
+    if (t == null) {
+      t = LogTables.decoder(this);
+      decoder = new SoftReference<>(t);
+    }
+    return t;
   }
 
   /**

@@ -17,7 +17,9 @@ import java.util.Objects;
  * saturates to ±max and counts as clipped; NaN gives code 0 (+0.0) and does not count (the
  * caller's NaN policy has already refused or accepted it).
  *
- * <p>Decoding ({@link #decode}) is exact. Bounds: {@link MinifloatParams#relativeErrorBound()},
+ * <p>Decoding ({@link #decode}) is exact. {@link #encode} and {@link #decode} work on the bits
+ * and give exactly the results of the plain scalar references {@link #encodeReference} and {@link
+ * #decodeReference}, which they are tested against. Bounds: {@link MinifloatParams#relativeErrorBound()},
  * {@link MinifloatParams#absoluteErrorBound()}, {@link MinifloatParams#withinBound(float, float)}.
  */
 public final class MinifloatCodec {
@@ -27,11 +29,50 @@ public final class MinifloatCodec {
   static final int CLIPPED = 1 << 16;
 
   /**
-   * Encodes {@code x[xOff..xOff+n)} into {@code q[qOff..qOff+n)} as the class describes.
+   * Encodes {@code x[xOff..xOff+n)} into {@code q[qOff..qOff+n)} as the class describes: the codes
+   * and clipped count of {@link #encodeReference}, bit for bit, by integer arithmetic on the bits
+   * of each value in passes over blocks ({@link CodecBlocks#minifloatRound} says how). Values
+   * below the smallest normal of the format (or of float32), other than ±0, go through {@link
+   * #encodeOne}. Allocates 24 KiB of scratch per call, nothing per element.
    *
    * @return the number of clipped values (NaN never counts)
    */
   public static long encode(float[] x, int xOff, short[] q, int qOff, int n, MinifloatParams p) {
+    Objects.checkFromIndexSize(xOff, n, x.length);
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    final int mant = p.mantissaBits();
+    final int emin = p.minNormalExponent();
+    final int bias = p.bias();
+    // max(2^emin, 2^-126) as float32 bits; emin <= 127 by the bias limits.
+    final int cap = emin >= -126 ? (emin + 127) << 23 : 0x00800000;
+    CodecBlocks blocks = new CodecBlocks(n, false);
+    long clipped = 0;
+    for (int done = 0; done < n; done += CodecBlocks.BLOCK) {
+      int m = Math.min(CodecBlocks.BLOCK, n - done);
+      blocks.load(x, xOff + done, m);
+      blocks.minifloatRound(m, mant, bias, cap);
+      blocks.minifloatSaturate(m);
+      blocks.minifloatSign(m, cap);
+      if (blocks.store(q, qOff + done, m) >>> 16 != 0) {
+        for (int j = 0; j < m; j++) {
+          if (blocks.flagged(j)) {
+            int c = encodeOne(x[xOff + done + j], mant, emin);
+            clipped += c >>> 16; // CLIPPED is bit 16
+            q[qOff + done + j] = (short) c;
+          }
+        }
+      }
+    }
+    return clipped + blocks.clipped();
+  }
+
+  /**
+   * The scalar reference of {@link #encode}: {@link #encodeOne} per element, as the class
+   * describes. Every faster variant must produce its codes and clipped count bit for bit.
+   *
+   * @return the number of clipped values (NaN never counts)
+   */
+  public static long encodeReference(float[] x, int xOff, short[] q, int qOff, int n, MinifloatParams p) {
     Objects.checkFromIndexSize(xOff, n, x.length);
     Objects.checkFromIndexSize(qOff, n, q.length);
     final int mant = p.mantissaBits();
@@ -49,9 +90,21 @@ public final class MinifloatCodec {
 
   /**
    * Decodes {@code q[qOff..qOff+n)} into {@code out[outOff..outOff+n)}, exactly (no rounding):
-   * 0x8000 gives -0.0, every other pattern a finite value with its sign.
+   * 0x8000 gives -0.0, every other pattern a finite value with its sign. The values of {@link
+   * #decodeReference} bit for bit, read from the parameters' table of the 32768 magnitudes.
    */
   public static void decode(short[] q, int qOff, float[] out, int outOff, int n, MinifloatParams p) {
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    Objects.checkFromIndexSize(outOff, n, out.length);
+    final int[] values = p.decoder();
+    for (int i = 0; i < n; i++) {
+      int c = q[qOff + i];
+      out[outOff + i] = Float.intBitsToFloat(values[c & 0x7FFF] | (c & 0x8000) << 16);
+    }
+  }
+
+  /** The scalar reference of {@link #decode}: each code's value computed in double, as the class describes. */
+  public static void decodeReference(short[] q, int qOff, float[] out, int outOff, int n, MinifloatParams p) {
     Objects.checkFromIndexSize(qOff, n, q.length);
     Objects.checkFromIndexSize(outOff, n, out.length);
     final int mant = p.mantissaBits();
@@ -93,6 +146,21 @@ public final class MinifloatCodec {
       return CLIPPED | sign | 0x7FFF;
     }
     return 0;
+  }
+
+  /** The float32 bits of the magnitude of every code 0..0x7FFF, as {@link #decodeReference} computes them. */
+  static int[] magnitudes(MinifloatParams p) {
+    short[] q = new short[0x8000];
+    for (int c = 0; c < q.length; c++) {
+      q[c] = (short) c;
+    }
+    float[] v = new float[q.length];
+    decodeReference(q, 0, v, 0, q.length, p);
+    int[] bits = new int[q.length];
+    for (int c = 0; c < q.length; c++) {
+      bits[c] = Float.floatToRawIntBits(v[c]);
+    }
+    return bits;
   }
 
   /** 2^j for j in [-1022, 1023], from its bits. */

@@ -1,6 +1,7 @@
 package io.q16.quant;
 
 import java.io.Serializable;
+import java.lang.ref.SoftReference;
 
 /**
  * The parameters of the 16-bit minifloat codec ({@link MinifloatCodec}): E exponent bits
@@ -12,7 +13,9 @@ import java.io.Serializable;
  *
  * <p>A final class rather than a record: it is broadcast to executors, and the Kryo that Spark
  * ships cannot serialize records. The derived fields are ordinary (not transient) fields, since
- * Kryo's field serializer skips transient ones and calls no constructor.
+ * Kryo's field serializer skips transient ones and calls no constructor. The decoding table
+ * (128 KiB, well under a millisecond to build) is transient: built on first use, after any
+ * deserialization too, and held through a soft reference, as {@link LogParams}' tables are.
  */
 public final class MinifloatParams implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -21,6 +24,7 @@ public final class MinifloatParams implements Serializable {
   private final int bias;
   private final int mantissaBits;
   private final float maxValue;
+  private transient volatile SoftReference<int[]> decoder;
 
   /**
    * Parameters E = {@code exponentBits} in [1, 8] and {@code bias} in [minBias(E), maxBias(E)].
@@ -117,6 +121,23 @@ public final class MinifloatParams implements Serializable {
   /** The smallest positive value, code 0x0001: 2^(1 - bias - M), exactly. */
   public float minPositive() {
     return Math.scalb(1f, 1 - bias - mantissaBits);
+  }
+
+  /** The float32 bits of the magnitude of codes 0..0x7FFF ({@link MinifloatCodec#magnitudes}), built on first use. */
+  int[] decoder() {
+    SoftReference<int[]> r = decoder;
+    int[] t = r == null ? null : r.get();
+    return t != null ? t : buildDecoder();
+  }
+
+  // Synchronized so that tasks sharing broadcast parameters build the table once.
+  private synchronized int[] buildDecoder() {
+    int[] t = decoder == null ? null : decoder.get();
+    if (t == null) {
+      t = MinifloatCodec.magnitudes(this);
+      decoder = new SoftReference<>(t);
+    }
+    return t;
   }
 
   /** 1 - bias: the exponent of the smallest normal value, 2^(1 - bias). */
