@@ -1,10 +1,16 @@
 package io.q16.bench;
 
+import io.q16.calib.MagnitudeStats;
 import io.q16.calib.RangeStats;
 import io.q16.quant.Codes;
 import io.q16.quant.GranularKernel;
 import io.q16.quant.Granularity;
 import io.q16.quant.LinearKernel;
+import io.q16.quant.LogCodec;
+import io.q16.quant.LogParams;
+import io.q16.quant.MinifloatCodec;
+import io.q16.quant.MinifloatParams;
+import io.q16.quant.NonlinearParams;
 import io.q16.quant.QuantParams;
 import io.q16.quant.Scheme;
 import io.q16.quant.UnitLayout;
@@ -34,7 +40,8 @@ import java.util.zip.CRC32;
 
 /**
  * Kernel throughput on one thread, next to numpy doing the same work on the same data in the same
- * run: every linear scheme and granularity, the range statistics and F32 decoding. JDK only.
+ * run: every linear scheme and granularity, the log and minifloat (E5, E7) codecs' encoding and
+ * decoding, the range statistics and F32 decoding. JDK only.
  *
  * <pre>
  * java -cp target/q16.jar io.q16.bench.KernelBench [--elements N] [--reps R] [--warmup W]
@@ -47,8 +54,11 @@ import java.util.zip.CRC32;
  * runs over all N values, reported as the median in elements per second. The values and
  * parameters go to a temporary directory, where python3 times the numpy equivalent (see
  * numpy_kernels.py) with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset and one thread. The codes
- * of all four implementations must be identical (CRC-32 of the int16 codes); the exit code is 1
- * if they are not.
+ * of all four linear implementations must be identical (CRC-32 of the int16 codes), and for the
+ * non-linear codecs the fast Java kernels must give the codes (and decoded values) of their scalar
+ * references; the exit code is 1 if not. numpy's non-linear peers are reported with the fraction
+ * of their results identical to Java's (its log and exp2 are not fdlibm's). The last column
+ * divides each kernel's rate by the linear per-tensor kernel's (symmetric) in the same run.
  */
 public final class KernelBench {
   private static final int ROWS = 4096;
@@ -59,6 +69,9 @@ public final class KernelBench {
   /** One timed case: its label, the Java fast and reference timings, numpy's. */
   private record Row(String label, double[] fast, double[] reference, double[] numpy, double[] numpyInPlace,
       String codes) {}
+
+  /** Label of the row whose fast rate the last column divides by. */
+  private static final String LINEAR_PER_TENSOR = "symmetric, per tensor";
 
   public static void main(String[] args) throws Exception {
     int elements = 1 << 24;
@@ -141,30 +154,47 @@ public final class KernelBench {
         }
         Files.writeString(dir.resolve("cases.txt"), caseList);
 
+        MagnitudeStats mags = new MagnitudeStats().update(x, 0, n);
+        List<Codec> codecs = List.of(
+            new Codec("log", NonlinearParams.fromStats(Scheme.LOG, 0, mags.absmax(), mags.minNonZero())),
+            new Codec("minifloat-e5", NonlinearParams.fromStats(Scheme.MINIFLOAT, 5, mags.absmax(), mags.minNonZero())),
+            new Codec("minifloat-e7", NonlinearParams.fromStats(Scheme.MINIFLOAT, 7, mags.absmax(), mags.minNonZero())));
+        StringBuilder codecList = new StringBuilder();
+        for (Codec c : codecs) {
+          codecList.append(c.describe()).append('\n');
+        }
+        Files.writeString(dir.resolve("nonlinear.txt"), codecList);
+        List<Timed> timed = new ArrayList<>(cases);
+        for (Codec c : codecs) {
+          timed.add(c.encoder);
+          timed.add(c.decoder);
+        }
+        String tables = tableBuildTimes(codecs.get(0).params.log());
+
         // Compile every kernel before timing any, then time round robin (each run times every
         // case once), so that no case is favoured by its place in the order.
         for (int i = 0; i < warmup; i++) {
-          for (Case c : cases) {
-            sink += c.quantize(false) + c.quantize(true);
+          for (Timed c : timed) {
+            sink += c.run(false) + c.run(true);
           }
         }
-        for (Case c : cases) {
+        for (Timed c : timed) {
           c.fast = new double[reps];
           c.reference = new double[reps];
         }
         for (int i = 0; i < reps; i++) {
-          for (Case c : cases) {
-            c.fast[i] = timeOnce(() -> c.quantize(false));
-            c.reference[i] = timeOnce(() -> c.quantize(true));
+          for (Timed c : timed) {
+            c.fast[i] = timeOnce(() -> c.run(false));
+            c.reference[i] = timeOnce(() -> c.run(true));
           }
         }
         boolean identical = true;
         for (Case c : cases) {
           Arrays.fill(q, (short) 0);
-          long fastClipped = c.quantize(false);
+          long fastClipped = c.run(false);
           String fastCodes = crc() + "/" + fastClipped;
           Arrays.fill(q, (short) 0);
-          long refClipped = c.quantize(true);
+          long refClipped = c.run(true);
           String refCodes = crc() + "/" + refClipped;
           if (!fastCodes.equals(refCodes)) {
             System.out.printf("MISMATCH %s: fast codes/clipped %s, reference %s%n", c.name, fastCodes, refCodes);
@@ -173,6 +203,9 @@ public final class KernelBench {
           c.codes = fastCodes;
           System.out.printf(Locale.ROOT, "  java  %-28s fast %6.0f, reference %6.0f Melem/s  codes/clipped %s%n",
               c.name, rate(c.fast), rate(c.reference), fastCodes);
+        }
+        for (Codec c : codecs) {
+          identical &= c.check(dir);
         }
         double[] range = time(() -> {
           RangeStats s = new RangeStats().update(x, 0, n);
@@ -206,6 +239,18 @@ public final class KernelBench {
           rows.add(new Row(c.label, c.fast, c.reference, e == null ? null : times(e), p == null ? null : times(p),
               codes));
         }
+        for (Codec c : codecs) {
+          for (Timed t : List.of(c.encoder, c.decoder)) {
+            Map<String, String> e = numpy.get(t.name + "/expr");
+            Map<String, String> p = numpy.get(t.name + "/inplace");
+            String results = "java only";
+            if (e != null && p != null) {
+              results = "numpy: " + same(e, p) + (t == c.encoder ? " codes" : " values") + " identical";
+            }
+            rows.add(new Row(t.label, t.fast, t.reference, e == null ? null : times(e), p == null ? null : times(p),
+                results));
+          }
+        }
         Map<String, String> np = numpy.get("range/minmax");
         rows.add(new Row("range statistics (min, max, non-finite counts)", range, rangeScalar,
             np == null ? null : times(np), null, "numpy: x.min(), x.max()"));
@@ -215,8 +260,10 @@ public final class KernelBench {
 
         System.out.println();
         System.out.println(numpyInfo);
+        System.out.println(tables);
         printTable(rows);
-        System.out.println(identical ? "All codes identical: Java fast = Java reference = numpy (both variants)."
+        System.out.println(identical ? "All results identical: Java fast = Java reference for every kernel, and"
+            + " = numpy (both variants) for the linear ones."
             : "SOME RESULTS DIFFER: see MISMATCH/DIFFER above.");
         return identical ? 0 : 1;
       } finally {
@@ -226,27 +273,38 @@ public final class KernelBench {
       }
     }
 
-    /** One scheme and granularity: its parameters, computed from the data as the job does. */
-    private final class Case {
+    /** A kernel timed round robin: its fast and reference variants. */
+    private abstract static class Timed {
       final String name;
       final String label;
+      double[] fast;
+      double[] reference;
+
+      Timed(String name, String label) {
+        this.name = name;
+        this.label = label;
+      }
+
+      /** Runs the fast or the reference variant over all values; returns something to keep alive. */
+      abstract long run(boolean reference) throws Exception;
+    }
+
+    /** One scheme and granularity: its parameters, computed from the data as the job does. */
+    private final class Case extends Timed {
       final Scheme scheme;
       final QuantParams tensor;
       final UnitLayout layout;
       final float[] scales;
       final int[] zps;
-      double[] fast;
-      double[] reference;
       String codes;
 
       Case(Scheme scheme, String gran) {
-        this.scheme = scheme;
-        this.name = scheme.cliName() + "." + gran;
-        this.label = scheme.cliName() + ", " + switch (gran) {
+        super(scheme.cliName() + "." + gran, scheme.cliName() + ", " + switch (gran) {
           case "tensor" -> "per tensor";
           case "channel" -> "per channel (axis 0 of [" + ROWS + ", " + n / ROWS + "])";
           default -> "per group of " + GROUP;
-        };
+        });
+        this.scheme = scheme;
         if (gran.equals("tensor")) {
           RangeStats s = new RangeStats().update(x, 0, n);
           tensor = QuantParams.minMax(scheme, s.min(), s.max());
@@ -273,7 +331,8 @@ public final class KernelBench {
         }
       }
 
-      long quantize(boolean reference) {
+      @Override
+      long run(boolean reference) {
         if (tensor != null) {
           return reference
               ? LinearKernel.quantizeReference(x, 0, q, 0, n, tensor)
@@ -283,6 +342,135 @@ public final class KernelBench {
             ? GranularKernel.quantizeReference(x, 0, q, 0, n, 0, layout, scales, zps, 0, scheme.qmin(), scheme.qmax())
             : GranularKernel.quantize(x, 0, q, 0, n, 0, layout, scales, zps, 0, scheme.qmin(), scheme.qmax());
       }
+    }
+
+    /**
+     * A non-linear codec with parameters from the data's magnitude statistics, as the job computes
+     * them: its encoder (values to {@code q}) and decoder (its own codes to {@code decoded}).
+     */
+    private final class Codec {
+      final String name;
+      final NonlinearParams params;
+      final short[] codes = new short[n];
+      final float[] decoded = new float[n];
+      final Timed encoder;
+      final Timed decoder;
+
+      Codec(String name, NonlinearParams params) {
+        this.name = name;
+        this.params = params;
+        LogParams lp = params.log();
+        MinifloatParams mp = params.minifloat();
+        String what = lp != null
+            ? String.format(Locale.ROOT, "log (A = %.4g, k = %.1f)", lp.absmax(), lp.codesPerOctave())
+            : String.format(Locale.ROOT, "minifloat E%d (bias %d)", mp.exponentBits(), mp.bias());
+        encoder = new Timed(name + ".encode", what + ", encode") {
+          @Override
+          long run(boolean reference) {
+            if (lp != null) {
+              return reference ? LogCodec.encodeReference(x, 0, q, 0, n, lp) : LogCodec.encode(x, 0, q, 0, n, lp);
+            }
+            return reference ? MinifloatCodec.encodeReference(x, 0, q, 0, n, mp) : MinifloatCodec.encode(x, 0, q, 0, n, mp);
+          }
+        };
+        params.encode(x, 0, codes, 0, n);
+        decoder = new Timed(name + ".decode", what + ", decode") {
+          @Override
+          long run(boolean reference) {
+            if (lp != null) {
+              if (reference) {
+                LogCodec.decodeReference(codes, 0, decoded, 0, n, lp);
+              } else {
+                LogCodec.decode(codes, 0, decoded, 0, n, lp);
+              }
+            } else if (reference) {
+              MinifloatCodec.decodeReference(codes, 0, decoded, 0, n, mp);
+            } else {
+              MinifloatCodec.decode(codes, 0, decoded, 0, n, mp);
+            }
+            return Float.floatToRawIntBits(decoded[n - 1]);
+          }
+        };
+      }
+
+      /** The line of nonlinear.txt: name, kind and exact parameters (hexadecimal doubles). */
+      String describe() {
+        LogParams lp = params.log();
+        if (lp != null) {
+          return name + " log " + Double.toHexString(lp.absmax()) + " " + Double.toHexString(lp.codesPerOctave()) + " "
+              + Double.toHexString(lp.minPositive());
+        }
+        return name + " minifloat " + params.minifloat().exponentBits() + " " + params.minifloat().bias();
+      }
+
+      /**
+       * Fast against reference (codes and clipped count; decoded values of the same codes), then
+       * writes the codes and decoded values for numpy to compare with. True if identical.
+       */
+      boolean check(Path dir) throws Exception {
+        Arrays.fill(q, (short) 0);
+        String fast = crc() + "/" + encoder.run(false);
+        System.arraycopy(q, 0, codes, 0, n);
+        Arrays.fill(q, (short) 0);
+        String ref = crc() + "/" + encoder.run(true);
+        boolean same = fast.equals(ref);
+        if (!same) {
+          System.out.printf("MISMATCH %s: fast codes/clipped %s, reference %s%n", encoder.name, fast, ref);
+        }
+        decoder.run(true);
+        float[] want = decoded.clone();
+        Arrays.fill(decoded, Float.NaN);
+        decoder.run(false);
+        for (int i = 0; i < n; i++) {
+          if (Float.floatToRawIntBits(decoded[i]) != Float.floatToRawIntBits(want[i])) {
+            System.out.printf(Locale.ROOT, "MISMATCH %s: code %d decodes to %s, reference %s%n", decoder.name, codes[i],
+                decoded[i], want[i]);
+            same = false;
+            break;
+          }
+        }
+        System.out.printf(Locale.ROOT, "  java  %-28s fast %6.0f, reference %6.0f Melem/s  codes/clipped %s%n",
+            encoder.name, rate(encoder.fast), rate(encoder.reference), fast);
+        System.out.printf(Locale.ROOT, "  java  %-28s fast %6.0f, reference %6.0f Melem/s%n",
+            decoder.name, rate(decoder.fast), rate(decoder.reference));
+        byte[] b = new byte[2 * n];
+        Codes.pack(codes, n, b, false);
+        Files.write(dir.resolve(name + ".codes.i16"), b);
+        Files.write(dir.resolve(name + ".decoded.f32"), Codes.floats(decoded));
+        return same;
+      }
+    }
+
+    /**
+     * The cost of the log codec's tables, built once per parameters: the first encode and decode of
+     * 65536 values with fresh parameters (median of 5), next to the same calls once built.
+     */
+    private String tableBuildTimes(LogParams p) {
+      int m = 1 << 16;
+      short[] codes = new short[m];
+      float[] out = new float[m];
+      double[][] t = new double[4][5];
+      for (int i = 0; i < 5; i++) {
+        LogParams fresh = new LogParams(p.absmax(), p.codesPerOctave());
+        long t0 = System.nanoTime();
+        LogCodec.encode(x, 0, codes, 0, m, fresh);
+        long t1 = System.nanoTime();
+        LogCodec.encode(x, 0, codes, 0, m, fresh);
+        long t2 = System.nanoTime();
+        LogCodec.decode(codes, 0, out, 0, m, fresh);
+        long t3 = System.nanoTime();
+        LogCodec.decode(codes, 0, out, 0, m, fresh);
+        long t4 = System.nanoTime();
+        t[0][i] = (t1 - t0) / 1e6;
+        t[1][i] = (t2 - t1) / 1e6;
+        t[2][i] = (t3 - t2) / 1e6;
+        t[3][i] = (t4 - t3) / 1e6;
+      }
+      for (double[] a : t) {
+        Arrays.sort(a);
+      }
+      return String.format(Locale.ROOT, "log tables, once per parameters: first encode of %d values %.1f ms"
+          + " (then %.2f ms), first decode %.1f ms (then %.2f ms)", m, t[0][2], t[1][2], t[2][2], t[3][2]);
     }
 
     interface Work {
@@ -363,24 +551,36 @@ public final class KernelBench {
       return info;
     }
 
+    /** numpy's fraction of results identical to Java's, over both variants (the lower). */
+    private static String same(Map<String, String> e, Map<String, String> p) {
+      double f = Math.min(Double.parseDouble(e.get("same")), Double.parseDouble(p.get("same")));
+      return f == 1.0 ? "all" : String.format(Locale.ROOT, "%.4f%%", 100 * f);
+    }
+
     private static double[] times(Map<String, String> kv) {
       return Arrays.stream(kv.get("times").split(",")).mapToDouble(Double::parseDouble).toArray();
     }
 
     private void printTable(List<Row> rows) {
+      double linear = rows.stream().filter(r -> r.label.equals(LINEAR_PER_TENSOR)).mapToDouble(r -> rate(r.fast))
+          .findFirst().orElse(Double.NaN);
       System.out.println();
-      System.out.println("Median Melem/s on one thread (" + n + " float32 values); ratios are Java fast / numpy.");
+      System.out.println("Median Melem/s on one thread (" + n + " float32 values); ratios are Java fast / numpy, and"
+          + " Java fast / the linear per-tensor kernel (" + LINEAR_PER_TENSOR + ").");
       System.out.println();
       System.out.println("| work | Java fast | Java scalar | numpy | numpy in place | Java / numpy | Java / numpy in"
-          + " place | results |");
-      System.out.println("|---|--:|--:|--:|--:|--:|--:|---|");
+          + " place | Java / linear | results |");
+      System.out.println("|---|--:|--:|--:|--:|--:|--:|--:|---|");
       for (Row r : rows) {
         double f = rate(r.fast);
-        System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s |%n", r.label, f, rate(r.reference),
+        boolean kernel = !r.label.startsWith("range") && !r.label.startsWith("decode F32");
+        System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s |%n", r.label, f,
+            rate(r.reference),
             r.numpy == null ? "-" : String.format(Locale.ROOT, "%.0f", rate(r.numpy)),
             r.numpyInPlace == null ? "-" : String.format(Locale.ROOT, "%.0f", rate(r.numpyInPlace)),
             r.numpy == null ? "-" : String.format(Locale.ROOT, "%.1fx", f / rate(r.numpy)),
             r.numpyInPlace == null ? "-" : String.format(Locale.ROOT, "%.1fx", f / rate(r.numpyInPlace)),
+            kernel ? String.format(Locale.ROOT, "%.2f", f / linear) : "-",
             r.codes);
       }
       if (sink == 42) {
