@@ -39,6 +39,9 @@ public final class CalibrateJob {
   public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
       int partitions, NanPolicy nanPolicy) {}
 
+  /** ONNX Runtime's calibration table: {"tensor": [rmin, rmax]}. */
+  public static final String ORT_TABLE = "ort_calibration.json";
+
   private CalibrateJob() {}
 
   public static Calibration run(SparkSession spark, Options o, PrintStream progress) throws IOException {
@@ -123,6 +126,16 @@ public final class CalibrateJob {
       Calibration c = new Calibration(Calibration.FORMAT, Calibration.FORMAT_VERSION, Instant.now().toString(),
           o.model(), fingerprint(tensors, stats), method.toString(),
           method == ThresholdSearch.Method.PERCENTILE ? o.percentile() : null, o.bins(), entries);
+      // ONNX Runtime's calibration table shape (what write_calibration_table saves as JSON):
+      // tensor name -> [rmin, rmax], the range clipped to [-T, T], for users of that tool.
+      java.util.Map<String, float[]> ort = new java.util.LinkedHashMap<>();
+      for (int t = 0; t < tensors.size(); t++) {
+        float tf = entries.get(t).threshold();
+        var r = stats[t].range;
+        ort.put(tensors.get(t).name(), r.finite() == 0 ? new float[] {0f, 0f}
+            : new float[] {Math.max(r.min(), -tf), Math.min(r.max(), tf)});
+      }
+      out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
       out.writeAtomically(Calibration.FILE_NAME, c.toJson());
       out.commit();
       return c;

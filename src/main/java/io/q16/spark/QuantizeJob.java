@@ -210,7 +210,7 @@ public final class QuantizeJob {
     }
     for (TensorInfo t : tensors) {
       if (c.tensor(t.name()) == null) {
-        throw Errors.badTensor(path, t.name(), "is in the model but not in the calibration: calibrate again");
+        throw Errors.badTensor(path, t.name(), "missing from the calibration (the model has it): calibrate again");
       }
     }
     return c;

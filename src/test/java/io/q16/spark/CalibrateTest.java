@@ -54,6 +54,19 @@ class CalibrateTest extends SparkTestBase {
     Calibration pct = calibrate(model, "pct", "percentile", "--percentile", "99.99");
     Calibration mse = calibrate(model, "mse", "mse");
     assertThat(kl.tensors()).hasSize(4); // the I64 histograms are not weights to calibrate
+    JsonNode ort = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tmp.resolve("kl").resolve("ort_calibration.json").toFile());
+    for (String name : NAMES) {
+      float t = kl.tensor(name).threshold();
+      float lo = Float.POSITIVE_INFINITY;
+      float hi = Float.NEGATIVE_INFINITY;
+      for (float v : INPUTS.floats(name)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      assertThat(ort.get(name).get(0).floatValue()).isEqualTo(Math.max(lo, -t));
+      assertThat(ort.get(name).get(1).floatValue()).isEqualTo(Math.min(hi, t));
+    }
     for (JsonNode c : expected) {
       String name = c.get("input").asText();
       float absmax = (float) c.get("absmax").asDouble();
