@@ -40,7 +40,7 @@ final class VerifyCommand implements Callable<Integer> {
       description = "The source model, if it moved since quantization (default: the manifest's).")
   String source;
 
-  @Option(names = "--no-report", description = "Do not write DIR/verify.json.")
+  @Option(names = "--no-report", description = "Do not write DIR/verify.json and DIR/report/.")
   boolean noReport;
 
   @Override
@@ -64,6 +64,7 @@ final class VerifyCommand implements Callable<Integer> {
         r.ok() ? "PASSED" : "FAILED", r.tensors().size(), failed, r.problems().size(), r.seconds());
     if (!noReport) {
       VerifyJob.writeReport(r, spark.sparkContext().hadoopConfiguration());
+      VerifyJob.writeHtml(r, spark.sparkContext().hadoopConfiguration());
     }
     return r.ok() ? 0 : Q16Exception.Kind.VERIFY_FAILED.exitCode();
   }

@@ -136,10 +136,42 @@ public final class CalibrateJob {
             : new float[] {Math.max(r.min(), -tf), Math.min(r.max(), tf)});
       }
       out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
+      out.writeAtomically("report/index.html", report(c, results));
+      out.writeAtomically("report/report.json", c.toJson());
       out.writeAtomically(Calibration.FILE_NAME, c.toJson());
       out.commit();
       return c;
     }
+  }
+
+  /** The calibration report: a table of every tensor, and its histogram with the thresholds on it. */
+  private static byte[] report(Calibration c, ThresholdSearch.Result[] results) {
+    io.q16.report.HtmlReport r = new io.q16.report.HtmlReport("Q16 calibration: " + c.source());
+    r.paragraph("Method " + c.method() + ", " + c.bins() + " histogram bins over [0, max|x|] per tensor."
+        + " Counts are drawn on a log scale; the red line is the chosen threshold, dashed lines the other methods'.");
+    List<List<String>> rows = new ArrayList<>();
+    for (Calibration.Entry e : c.tensors()) {
+      rows.add(List.of(e.name(), e.method(), String.format(java.util.Locale.ROOT, "%.6g", e.threshold()),
+          String.format(java.util.Locale.ROOT, "%.6g", e.absmax()),
+          String.format(java.util.Locale.ROOT, "%.4f", e.absmax() > 0 ? e.threshold() / e.absmax() : 1),
+          String.format(java.util.Locale.ROOT, "%.5f%%", 100 * e.clippedFraction()),
+          e.binsPerInt16Step() < 0 ? "-" : String.format(java.util.Locale.ROOT, "%.3g", e.binsPerInt16Step()),
+          e.note() == null ? "" : e.note()));
+    }
+    r.table(List.of("tensor", "method", "threshold", "max|x|", "threshold / max", "clipped", "bins per int16 step",
+        "note"), rows);
+    for (int t = 0; t < c.tensors().size(); t++) {
+      Calibration.Entry e = c.tensors().get(t);
+      ThresholdSearch.Result res = results[t];
+      if (res == null) {
+        continue;
+      }
+      double[] cand = res.candidates();
+      r.histogram(e.name() + ": |x| histogram", res.display(), e.absmax(),
+          new double[] {e.threshold(), cand[0], cand[1], cand[2]},
+          new String[] {c.method(), "max", "p99.99", "kl"});
+    }
+    return r.toBytes();
   }
 
   static long[] add(long[] a, long[] b) {

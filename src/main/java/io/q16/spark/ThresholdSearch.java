@@ -45,8 +45,13 @@ final class ThresholdSearch implements Function<Tuple2<Integer, long[]>, Thresho
     private final double objective;
     private final double binsPerInt16Step;
     private final long beyond;
+    private final long[] display;
+    private final double[] candidates;
 
-    Result(int tensor, double threshold, double objective, double binsPerInt16Step, long beyond) {
+    Result(int tensor, double threshold, double objective, double binsPerInt16Step, long beyond, long[] display,
+        double[] candidates) {
+      this.display = display;
+      this.candidates = candidates;
       this.tensor = tensor;
       this.threshold = threshold;
       this.objective = objective;
@@ -73,6 +78,16 @@ final class ThresholdSearch implements Function<Tuple2<Integer, long[]>, Thresho
     /** Elements in bins wholly above the threshold. */
     long beyond() {
       return beyond;
+    }
+
+    /** The histogram summed down to at most 256 bins, for the report. */
+    long[] display() {
+      return display;
+    }
+
+    /** Other methods' thresholds on the same histogram, for the report: minmax, percentile 99.99, kl. */
+    double[] candidates() {
+      return candidates;
     }
   }
 
@@ -118,6 +133,17 @@ final class ThresholdSearch implements Function<Tuple2<Integer, long[]>, Thresho
         beyond += counts[b];
       }
     }
-    return new Result(t, threshold, objective, binsPerStep, beyond);
+    double kl = method == Method.KL ? threshold : Thresholds.klTensorRt(h, Math.min(128, h.bins())).threshold();
+    double[] candidates = {h.hi(), Thresholds.percentile(h, 99.99), kl};
+    return new Result(t, threshold, objective, binsPerStep, beyond, downsample(counts, 256), candidates);
+  }
+
+  private static long[] downsample(long[] counts, int bins) {
+    int factor = Math.max(1, (counts.length + bins - 1) / bins);
+    long[] out = new long[(counts.length + factor - 1) / factor];
+    for (int i = 0; i < counts.length; i++) {
+      out[i / factor] += counts[i];
+    }
+    return out;
   }
 }

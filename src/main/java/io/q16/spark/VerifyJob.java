@@ -245,6 +245,44 @@ public final class VerifyJob {
     }
   }
 
+  /** Writes report/index.html and report/report.json: per-tensor errors and SQNR per tensor. */
+  public static void writeHtml(Report report, Configuration conf) throws IOException {
+    io.q16.report.HtmlReport r = new io.q16.report.HtmlReport("Q16 verify: " + report.output());
+    r.paragraph((report.ok() ? "PASSED" : "FAILED") + ": " + report.tensors().size() + " tensors compared with "
+        + report.source() + ". err/bound is max |x - x^| over the scheme's bound (scale/2 for linear schemes).");
+    List<String> labels = new ArrayList<>();
+    double[] sqnr = new double[report.tensors().size()];
+    List<List<String>> rows = new ArrayList<>();
+    int i = 0;
+    for (TensorReport t : report.tensors()) {
+      labels.add(t.name());
+      sqnr[i++] = t.sqnrDb();
+      rows.add(List.of(t.name(), String.format(java.util.Locale.ROOT, "%.5e", t.scale()),
+          String.format(java.util.Locale.ROOT, "%.5e", t.maxAbsErr()),
+          String.format(java.util.Locale.ROOT, "%.6f", t.maxErrOverHalfScale()),
+          String.format(java.util.Locale.ROOT, "%.5e", t.mse()), String.format(java.util.Locale.ROOT, "%.2f", t.sqnrDb()),
+          String.format(java.util.Locale.ROOT, "%.10f", t.cosine()), Long.toString(t.clipped()),
+          t.ok() ? "ok" : "FAIL: " + String.join("; ", t.problems())));
+    }
+    r.bars("SQNR per tensor (dB), model order", labels, sqnr, "dB");
+    r.table(List.of("tensor", "scale", "max|x-x^|", "err/bound", "MSE", "SQNR dB", "cosine", "clipped", "status"), rows);
+    for (String p : report.problems()) {
+      r.paragraph("FAIL: " + p);
+    }
+    writeInto(report.output(), "report/index.html", r.toBytes(), conf);
+    writeInto(report.output(), "report/report.json",
+        new com.fasterxml.jackson.databind.ObjectMapper().enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+            .writeValueAsBytes(report), conf);
+  }
+
+  /** Writes a report file into an existing output directory, atomically. */
+  private static void writeInto(String dir, String name, byte[] bytes, Configuration conf) throws IOException {
+    Path target = new Path(dir, name);
+    org.apache.hadoop.fs.FileSystem fs = HadoopFs.fileSystem(target, conf);
+    fs.mkdirs(target.getParent());
+    OutputDir.writeAtomically(fs, target, bytes);
+  }
+
   /** Writes the report as JSON next to the manifest (atomically). */
   public static void writeReport(Report report, Configuration conf) throws IOException {
     Path target = new Path(report.output(), REPORT_FILE);

@@ -208,6 +208,10 @@ class CliTest extends SparkTestBase {
     assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
     assertThat(ok.out()).contains("PASSED").contains("w ").contains("b ");
     assertThat(out.resolve("verify.json")).exists();
+    org.w3c.dom.Document page = io.q16.testing.Html.parse(out.resolve("report/index.html"));
+    assertThat(page.getDocumentElement().getTextContent()).contains("PASSED").contains("w").contains("b");
+    assertThat(page.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect").getLength()).isEqualTo(2);
+    assertThat(out.resolve("report/report.json")).exists();
 
     // A manifest whose scale lies: every value is off by far more than scale/2.
     Path manifest = out.resolve("manifest.json");

@@ -54,6 +54,13 @@ class CalibrateTest extends SparkTestBase {
     Calibration pct = calibrate(model, "pct", "percentile", "--percentile", "99.99");
     Calibration mse = calibrate(model, "mse", "mse");
     assertThat(kl.tensors()).hasSize(4); // the I64 histograms are not weights to calibrate
+    org.w3c.dom.Document page = io.q16.testing.Html.parse(tmp.resolve("kl").resolve("report/index.html"));
+    String text = page.getDocumentElement().getTextContent();
+    for (String name : NAMES) {
+      assertThat(text).contains(name);
+    }
+    assertThat(page.getElementsByTagNameNS("http://www.w3.org/2000/svg", "svg").getLength()).isEqualTo(4);
+    assertThat(tmp.resolve("kl").resolve("report/report.json")).exists();
     JsonNode ort = new com.fasterxml.jackson.databind.ObjectMapper()
         .readTree(tmp.resolve("kl").resolve("ort_calibration.json").toFile());
     for (String name : NAMES) {
