@@ -50,10 +50,11 @@ final class VerifyCommand implements Callable<Integer> {
     PrintWriter w = spec.commandLine().getOut();
     int nameWidth = Math.max(6, r.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(6));
     String head = "%-" + nameWidth + "s  %12s  %12s  %9s  %12s  %9s  %12s  %s%n";
-    w.printf(Locale.ROOT, head, "tensor", "scale", "max|x-x^|", "/(s/2)", "MSE", "SQNR dB", "cosine", "status");
+    w.printf(Locale.ROOT, head, "tensor", "scale", "max|x-x^|", "err/bound", "MSE", "SQNR dB", "cosine", "status");
     for (VerifyJob.TensorReport t : r.tensors()) {
-      w.printf(Locale.ROOT, "%-" + nameWidth + "s  %12.5e  %12.5e  %9.6f  %12.5e  %9.2f  %12.10f  %s%n",
-          t.name(), t.scale(), t.maxAbsErr(), t.maxErrOverHalfScale(), t.mse(), t.sqnrDb(), t.cosine(),
+      w.printf(Locale.ROOT, "%-" + nameWidth + "s  %12s  %12.5e  %9.6f  %12.5e  %9.2f  %12.10f  %s%n",
+          t.name(), Float.isNaN(t.scale()) ? "per unit" : String.format(Locale.ROOT, "%.5e", t.scale()),
+          t.maxAbsErr(), t.maxErrOverHalfScale(), t.mse(), t.sqnrDb(), t.cosine(),
           t.ok() ? "ok" : "FAIL: " + String.join("; ", t.problems()));
     }
     for (String p : r.problems()) {

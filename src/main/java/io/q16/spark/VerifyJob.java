@@ -257,7 +257,7 @@ public final class VerifyJob {
     for (TensorReport t : report.tensors()) {
       labels.add(t.name());
       sqnr[i++] = t.sqnrDb();
-      rows.add(List.of(t.name(), String.format(java.util.Locale.ROOT, "%.5e", t.scale()),
+      rows.add(List.of(t.name(), Float.isNaN(t.scale()) ? "per unit" : String.format(java.util.Locale.ROOT, "%.5e", t.scale()),
           String.format(java.util.Locale.ROOT, "%.5e", t.maxAbsErr()),
           String.format(java.util.Locale.ROOT, "%.6f", t.maxErrOverHalfScale()),
           String.format(java.util.Locale.ROOT, "%.5e", t.mse()), String.format(java.util.Locale.ROOT, "%.2f", t.sqnrDb()),
