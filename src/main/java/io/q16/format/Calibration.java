@@ -48,6 +48,15 @@ public record Calibration(
     return JSON.readValue(json, Calibration.class);
   }
 
+  /** Entries by name: one map for many look-ups. */
+  public java.util.Map<String, Entry> byName() {
+    java.util.Map<String, Entry> out = new java.util.HashMap<>();
+    for (Entry e : tensors) {
+      out.put(e.name(), e);
+    }
+    return out;
+  }
+
   public Entry tensor(String name) {
     for (Entry e : tensors) {
       if (e.name().equals(name)) {

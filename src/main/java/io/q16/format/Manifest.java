@@ -135,6 +135,7 @@ public record Manifest(
     return JSON.readValue(json, Manifest.class);
   }
 
+  /** The entry of tensor {@code name}, or null; for many look-ups use {@link #tensorsByName()}. */
   public TensorEntry tensor(String name) {
     for (TensorEntry t : tensors) {
       if (t.name().equals(name)) {
@@ -142,5 +143,14 @@ public record Manifest(
       }
     }
     return null;
+  }
+
+  /** Entries by name, in manifest order: one map for many look-ups (models have 10^5 tensors). */
+  public java.util.Map<String, TensorEntry> tensorsByName() {
+    java.util.Map<String, TensorEntry> out = new java.util.LinkedHashMap<>();
+    for (TensorEntry t : tensors) {
+      out.put(t.name(), t);
+    }
+    return out;
   }
 }

@@ -88,6 +88,12 @@ public final class OutputDir implements AutoCloseable {
     }
   }
 
+  /** A run id for staging names: UTC time to the second, then 8 random hex digits. */
+  public static String newRunId() {
+    return java.time.Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
+        + java.util.UUID.randomUUID().toString().substring(0, 8);
+  }
+
   /** The staging directory: write everything here. */
   public Path staging() {
     return staging;

@@ -22,7 +22,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -51,8 +50,10 @@ public final class CalibrateJob {
     } catch (IllegalArgumentException e) {
       throw Errors.usage(e.getMessage());
     }
-    if (o.bins() < 128 || o.bins() > (1 << 24)) {
-      throw Errors.usage("--bins " + o.bins() + " is outside 128..16777216");
+    // A histogram is 8 bytes a bin per tensor and task: 2^20 bins is 8 MiB, already far finer
+    // than any search here needs.
+    if (o.bins() < 128 || o.bins() > (1 << 20)) {
+      throw Errors.usage("--bins " + o.bins() + " is outside 128..1048576");
     }
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -71,8 +72,7 @@ public final class CalibrateJob {
     progress.printf("[plan] %s: %s to calibrate (%s), %s, method %s%n", o.model(),
         Units.count(tensors.size(), "tensor"), Units.bytes(model.totalBytes()),
         Units.count(plan.chunks().size(), "chunk"), method);
-    String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
-        + UUID.randomUUID().toString().substring(0, 8);
+    String runId = OutputDir.newRunId();
     try (OutputDir out = OutputDir.create(o.out(), conf, runId, Calibration.FILE_NAME)) {
       Broadcast<HadoopConf> hconf = jsc.broadcast(new HadoopConf(conf));
       TensorStats[] stats = StatsPass.run(spark, plan, hconf, jsc.broadcast(specs), o.partitions(), progress);

@@ -59,12 +59,13 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
     for (Manifest.Shard s : m.shards()) {
       shardFiles.add(new Path(shardDir, s.path()).toString());
     }
+    java.util.Map<String, Manifest.TensorEntry> byName = m.tensorsByName();
     List<FileChecksum> out = new ArrayList<>();
     while (tasks.hasNext()) {
       ExportTask task = tasks.next();
       List<Manifest.TensorEntry> tensors = new ArrayList<>();
       for (String name : task.getTensors()) {
-        tensors.add(m.tensor(name));
+        tensors.add(byName.get(name));
       }
       if (kind == ModelExport.Kind.ARROW) {
         for (Manifest.TensorEntry t : tensors) {

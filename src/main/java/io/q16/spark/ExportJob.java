@@ -8,12 +8,10 @@ import io.q16.format.Manifest;
 import io.q16.fs.OutputDir;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -63,8 +61,7 @@ public final class ExportJob {
           : String.format("model-%05d-of-%05d.safetensors", i + 1, groups.size());
       tasks.add(new ExportTask(name, groups.get(i)));
     }
-    String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
-        + UUID.randomUUID().toString().substring(0, 8);
+    String runId = OutputDir.newRunId();
     try (OutputDir out = OutputDir.create(o.out(), conf, runId, MARKER)) {
       Broadcast<HadoopConf> hconf = jsc.broadcast(new HadoopConf(conf));
       Broadcast<byte[]> manifest = jsc.broadcast(m.toJson());
@@ -78,11 +75,12 @@ public final class ExportJob {
           (System.nanoTime() - t0) / 1e9);
       ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
       if (tasks.size() > 1 && o.kind() != ModelExport.Kind.ARROW) {
+        Map<String, Manifest.TensorEntry> byName = m.tensorsByName();
         Map<String, String> weightMap = new LinkedHashMap<>();
         long total = 0;
         for (ExportTask task : tasks) {
           for (String name : task.getTensors()) {
-            Manifest.TensorEntry t = m.tensor(name);
+            Manifest.TensorEntry t = byName.get(name);
             total += ModelExport.outputBytes(t, o.kind());
             weightMap.put(name, task.getFile());
             if (o.kind() == ModelExport.Kind.INT16 && Manifest.TensorEntry.QUANTIZED.equals(t.status())) {

@@ -33,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
@@ -89,12 +88,14 @@ public final class QuantizeJob {
   private final JavaSparkContext jsc;
   private final Options options;
   private final PrintStream progress;
+  private final List<Pattern> keepFloat;
 
   private QuantizeJob(SparkSession spark, Options options, PrintStream progress) {
     this.spark = spark;
     this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.options = options;
     this.progress = progress;
+    this.keepFloat = options.keepFloat().stream().map(QuantizeJob::glob).toList();
   }
 
   /** Runs the whole job; on any failure nothing is left at {@code options.out()} but what was there. */
@@ -134,8 +135,8 @@ public final class QuantizeJob {
     }
     Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes(), align);
     Calibration calibration = readCalibration(conf, toQuantize);
-    String runId = Instant.now().toString().replaceAll("[^0-9]", "").substring(0, 14) + "-"
-        + UUID.randomUUID().toString().substring(0, 8);
+    Map<String, Calibration.Entry> thresholds = calibration == null ? Map.of() : calibration.byName();
+    String runId = OutputDir.newRunId();
     progress.printf("[plan] %s: %s (%d to quantize), %s, %s, %s%n",
         options.model(), Units.count(model.tensors().size(), "tensor"), toQuantize.size(),
         Units.bytes(model.totalBytes()), Units.count(plan.chunks().size(), "chunk"),
@@ -153,7 +154,7 @@ public final class QuantizeJob {
           specs[t].withNonlinear(NonlinearParams.fromStats(options.scheme(), options.exponentBits(), r.absmax(),
               stats[t].minNonZero));
         } else if (calibration != null) {
-          params[t] = calibrated(r, calibration.tensor(plan.tensors().get(t).name()).threshold());
+          params[t] = calibrated(r, thresholds.get(plan.tensors().get(t).name()).threshold());
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
         } else if (!specs[t].localUnits()) {
@@ -208,8 +209,9 @@ public final class QuantizeJob {
     if (!Calibration.FORMAT.equals(c.format()) || c.formatVersion() > Calibration.FORMAT_VERSION) {
       throw Errors.badFile(path, "format " + c.format() + " version " + c.formatVersion() + " is not one this Q16 reads");
     }
+    Map<String, Calibration.Entry> byName = c.byName();
     for (TensorInfo t : tensors) {
-      if (c.tensor(t.name()) == null) {
+      if (!byName.containsKey(t.name())) {
         throw Errors.badTensor(path, t.name(), "missing from the calibration (the model has it): calibrate again");
       }
     }
@@ -230,16 +232,20 @@ public final class QuantizeJob {
 
   /** The --keep-float pattern {@code name} matches, or null. Globs: '*' any run, '?' one character. */
   private String keepFloatPattern(String name) {
-    for (String glob : options.keepFloat()) {
-      StringBuilder re = new StringBuilder();
-      for (char c : glob.toCharArray()) {
-        re.append(c == '*' ? ".*" : c == '?' ? "." : java.util.regex.Pattern.quote(String.valueOf(c)));
-      }
-      if (name.matches(re.toString())) {
-        return glob;
+    for (int i = 0; i < keepFloat.size(); i++) {
+      if (keepFloat.get(i).matcher(name).matches()) {
+        return options.keepFloat().get(i);
       }
     }
     return null;
+  }
+
+  private static java.util.regex.Pattern glob(String glob) {
+    StringBuilder re = new StringBuilder();
+    for (char c : glob.toCharArray()) {
+      re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
+    }
+    return Pattern.compile(re.toString());
   }
 
   /** The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1. */

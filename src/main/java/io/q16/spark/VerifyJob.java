@@ -78,6 +78,12 @@ public final class VerifyJob {
       sourceSizes.put(f.path(), f.size());
     }
     Model override = sourceOverride == null ? null : ModelReader.read(sourceOverride, conf);
+    Map<String, TensorInfo> overrideByName = new HashMap<>();
+    if (override != null) {
+      for (TensorInfo info : override.tensors()) {
+        overrideByName.put(info.name(), info);
+      }
+    }
     List<String> problems = new ArrayList<>();
     Map<String, VerifyFunction.TensorRef> refs = new HashMap<>();
     for (Manifest.TensorEntry t : manifest.tensors()) {
@@ -87,7 +93,7 @@ public final class VerifyJob {
       String file = t.sourceFile();
       long dataStart = t.sourceOffset();
       if (override != null) {
-        TensorInfo info = override.tensor(t.name());
+        TensorInfo info = overrideByName.get(t.name());
         if (info == null) {
           throw Errors.badTensor(sourceOverride, t.name(), "is in the manifest but not in this model");
         }
@@ -114,14 +120,20 @@ public final class VerifyJob {
           spark.createDataset(jsc.parallelize(shardPaths, shardPaths.size()).rdd(), Encoders.STRING())
               .map(new FileChecksumFunction(hconf), FileChecksum.ENCODER)
               .collectAsList();
+      // A damaged shard is reported and not read: its bytes may not even parse as Parquet, and its
+      // tensors then report their missing rows instead of the job dying on a reader error.
+      List<String> intact = new ArrayList<>();
       for (int i = 0; i < sums.size(); i++) {
         Manifest.Shard s = manifest.shards().get(i);
         FileChecksum c = sums.get(i);
         if (c.getBytes() != s.bytes() || !Crc32c.hex(c.getCrc32c()).equals(s.crc32c())) {
           problems.add("shard " + s.path() + ": " + c.getBytes() + " bytes, crc32c " + Crc32c.hex(c.getCrc32c())
-              + "; manifest says " + s.bytes() + " bytes, crc32c " + s.crc32c());
+              + "; manifest says " + s.bytes() + " bytes, crc32c " + s.crc32c() + " (not read)");
+        } else {
+          intact.add(shardPaths.get(i));
         }
       }
+      shardPaths = intact;
       Broadcast<Map<String, VerifyFunction.TensorRef>> brefs = jsc.broadcast(refs);
       long t1 = System.nanoTime();
       // A row is a whole chunk of codes (megabytes): the vectorized reader's default batch of
@@ -130,7 +142,7 @@ public final class VerifyJob {
       String previousBatch = spark.conf().get(batchKey, null);
       spark.conf().set(batchKey, "1");
       try {
-        rows = spark.read()
+        rows = shardPaths.isEmpty() ? new ArrayList<>() : spark.read()
             .parquet(shardPaths.toArray(new String[0]))
             .select(ShardSchema.TENSOR, ShardSchema.CHUNK, ShardSchema.OFFSET, ShardSchema.COUNT, ShardSchema.CODES,
                 ShardSchema.SCALES, ShardSchema.ZERO_POINTS)

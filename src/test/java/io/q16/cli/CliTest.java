@@ -234,6 +234,18 @@ class CliTest extends SparkTestBase {
     assertThat(changed.out()).contains("w ").contains("FAIL");
     Models.write(file, GOOD);
 
+    // A shard's bytes are damaged: reported as such, its tensors as incomplete, exit 1, no crash.
+    Path shard = out.resolve(m.shards().get(0).path());
+    byte[] original = Files.readAllBytes(shard);
+    byte[] damaged = original.clone();
+    damaged[damaged.length / 2] ^= 0x5A;
+    damaged[4] ^= 0x5A;
+    Files.write(shard, damaged);
+    Run corrupt = q16("verify", out.toString());
+    assertThat(corrupt.code()).as(corrupt.err()).isEqualTo(1);
+    assertThat(corrupt.out()).contains("(not read)").contains("FAILED");
+    Files.write(shard, original);
+
     // A shard is gone.
     Files.delete(out.resolve(m.shards().get(0).path()));
     Run missing = q16("verify", out.toString());

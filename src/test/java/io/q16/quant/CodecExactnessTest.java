@@ -127,11 +127,7 @@ class CodecExactnessTest {
       paramSets++;
       for (int batch = 0; batch < 16; batch++) {
         boolean nan = r.nextInt(4) == 0;
-        int n = switch (r.nextInt(6)) {
-          case 0 -> r.nextInt(33);
-          case 1 -> BLOCK * (1 + r.nextInt(2)) + r.nextInt(-1, 2);
-          default -> r.nextInt(3 * BLOCK);
-        };
+        int n = length(r);
         int xOff = r.nextInt(33);
         int qOff = r.nextInt(33);
         for (int i = 0; i < n; i++) {
@@ -250,11 +246,7 @@ class CodecExactnessTest {
       paramSets++;
       for (int batch = 0; batch < 8; batch++) {
         boolean nan = r.nextInt(4) == 0;
-        int n = switch (r.nextInt(6)) {
-          case 0 -> r.nextInt(33);
-          case 1 -> BLOCK * (1 + r.nextInt(2)) + r.nextInt(-1, 2);
-          default -> r.nextInt(3 * BLOCK);
-        };
+        int n = length(r);
         int xOff = r.nextInt(33);
         int qOff = r.nextInt(33);
         for (int i = 0; i < n; i++) {
@@ -430,5 +422,14 @@ class CodecExactnessTest {
             Float.floatToRawIntBits(fast[i]), ref[i], Float.floatToRawIntBits(ref[i]));
       }
     }
+  }
+
+  /** Call lengths: short, around one or two blocks, or anything up to three blocks. */
+  private static int length(SplittableRandom r) {
+    return switch (r.nextInt(6)) {
+      case 0 -> r.nextInt(33);
+      case 1 -> BLOCK * (1 + r.nextInt(2)) + r.nextInt(-1, 2);
+      default -> r.nextInt(3 * BLOCK);
+    };
   }
 }

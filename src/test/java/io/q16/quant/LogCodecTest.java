@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.q16.calib.MagnitudeStats;
+import io.q16.testing.Distributions;
 import io.q16.testing.NonlinearReference;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -67,17 +68,13 @@ class LogCodecTest {
         case 8 -> (float) (a * Math.pow(2, -80 * r.nextDouble())); // tiny magnitudes, below the floor too
         case 9 -> Math.abs(Float.intBitsToFloat(r.nextInt())); // any float: NaN, Inf, far outside
         case 10 -> (float) (a / 4 * Math.log(r.nextDouble())); // Laplace
-        case 11 -> (float) (a / 64 * studentT2(r)); // Student-t, 2 dof: some clip
+        case 11 -> (float) (a / 64 * Distributions.studentT2(r)); // Student-t, 2 dof: some clip
         default -> (float) (r.nextGaussian() * a / 4);
       };
     }
     return x;
   }
 
-  static double studentT2(Random r) {
-    // Z / sqrt(V / 2) with V ~ chi-square(2) = -2 ln U.
-    return r.nextGaussian() / Math.sqrt(-Math.log(1 - r.nextDouble()));
-  }
 
   @Test
   void matchesTheIndependentReferenceBitForBit() {
@@ -181,7 +178,7 @@ class LogCodecTest {
             x[i] = switch (kind) {
               case "gaussian" -> (float) (r.nextGaussian() * a / 5);
               case "laplace" -> (float) ((r.nextBoolean() ? a : -a) / 20 * Math.log(r.nextDouble()));
-              case "student-t2" -> (float) (a / 100 * studentT2(r));
+              case "student-t2" -> (float) (a / 100 * Distributions.studentT2(r));
               case "tiny" -> (float) ((r.nextBoolean() ? a : -a) * Math.pow(2, -70 * r.nextDouble()));
               default -> (r.nextBoolean() ? 1 : -1) * Float.MIN_VALUE * r.nextInt(1 << 24);
             };
@@ -312,7 +309,7 @@ class LogCodecTest {
     int n = 1_000_000;
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
-      x[i] = (float) studentT2(r);
+      x[i] = (float) Distributions.studentT2(r);
     }
     MagnitudeStats stats = new MagnitudeStats().update(x, 0, n);
     float[] sorted = new float[n];

@@ -3,6 +3,7 @@ package io.q16.quant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.q16.testing.Distributions;
 import io.q16.testing.NonlinearReference;
 import io.q16.testing.Reference;
 import java.io.ByteArrayInputStream;
@@ -74,10 +75,6 @@ class MinifloatCodecTest {
     return x;
   }
 
-  static double studentT2(Random r) {
-    // Z / sqrt(V / 2) with V ~ chi-square(2) = -2 ln U.
-    return r.nextGaussian() / Math.sqrt(-Math.log(1 - r.nextDouble()));
-  }
 
   @Test
   void matchesTheExactReferenceBitForBit() {
@@ -164,7 +161,7 @@ class MinifloatCodecTest {
       double minNormal = Math.scalb(1.0, 1 - p.bias());
       float[] x = nasty(r.nextLong(), n, p, ref);
       for (int i = 0; i < n / 2; i++) { // and heavy tails: Student-t with 2 degrees of freedom
-        x[i] = (float) (p.maxValue() / 1000 * studentT2(r));
+        x[i] = (float) (p.maxValue() / 1000 * Distributions.studentT2(r));
       }
       long clipped = MinifloatCodec.encode(x, 0, q, 0, n, p);
       MinifloatCodec.decode(q, 0, back, 0, n, p);
