@@ -1,6 +1,5 @@
 package io.q16.calib;
 
-import java.io.Serializable;
 import java.util.Arrays;
 
 /**
@@ -12,7 +11,7 @@ import java.util.Arrays;
  * bin i holds edge[i] <= v < edge[i+1], the last bin also holds {@code hi}. Values outside
  * [lo, hi] and NaN are not counted (they are counted apart: {@link #outside()}).
  */
-public final class Histogram implements Serializable {
+public final class Histogram implements Fold<Histogram> {
   private static final long serialVersionUID = 1L;
 
   private final double lo;
@@ -21,8 +20,19 @@ public final class Histogram implements Serializable {
   private final double[] edges;
   private final double norm;
   private long outside;
+  private final boolean magnitudes;
 
+  /** A histogram of the values themselves over [lo, hi]. */
   public Histogram(double lo, double hi, int bins) {
+    this(lo, hi, bins, false);
+  }
+
+  /**
+   * A histogram over [lo, hi]; with {@code magnitudes} {@link #accept} counts |x| (the symmetric
+   * calibrators' histogram), otherwise x.
+   */
+  public Histogram(double lo, double hi, int bins, boolean magnitudes) {
+    this.magnitudes = magnitudes;
     if (!(hi >= lo) || bins <= 0) {
       throw new IllegalArgumentException("histogram over [" + lo + ", " + hi + "] with " + bins + " bins");
     }
@@ -73,9 +83,19 @@ public final class Histogram implements Serializable {
     counts[i]++;
   }
 
+  @Override
+  public void accept(float[] x, int off, int n) {
+    if (magnitudes) {
+      addAbs(x, off, n);
+    } else {
+      add(x, off, n);
+    }
+  }
+
   /** Adds everything {@code o} counted; the two must have the same bins. */
+  @Override
   public Histogram merge(Histogram o) {
-    if (o.lo != lo || o.hi != hi || o.counts.length != counts.length) {
+    if (o.lo != lo || o.hi != hi || o.counts.length != counts.length || o.magnitudes != magnitudes) {
       throw new IllegalArgumentException("histograms with different bins do not merge");
     }
     for (int i = 0; i < counts.length; i++) {

@@ -1,13 +1,12 @@
 package io.q16.calib;
 
-import java.io.Serializable;
 
 /**
  * Mergeable range statistics of a float32 stream: min and max of the finite values, and counts of
  * finite values, NaN, +Inf and -Inf. Merging is exact, so the result does not depend on how the
  * stream was split across executors.
  */
-public final class RangeStats implements Serializable {
+public final class RangeStats implements Fold<RangeStats> {
   private static final long serialVersionUID = 1L;
 
   private float min = Float.POSITIVE_INFINITY;
@@ -93,6 +92,12 @@ public final class RangeStats implements Serializable {
   }
 
   /** Adds everything {@code o} has seen. */
+  @Override
+  public void accept(float[] x, int off, int n) {
+    update(x, off, n);
+  }
+
+  @Override
   public RangeStats merge(RangeStats o) {
     min = Math.min(min, o.min);
     max = Math.max(max, o.max);

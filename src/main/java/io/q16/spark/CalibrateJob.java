@@ -2,6 +2,7 @@ package io.q16.spark;
 
 import io.q16.Errors;
 import io.q16.Units;
+import io.q16.calib.Histogram;
 import io.q16.format.Calibration;
 import io.q16.format.Crc32c;
 import io.q16.format.Model;
@@ -84,21 +85,11 @@ public final class CalibrateJob {
       ThresholdSearch.Result[] results = new ThresholdSearch.Result[tensors.size()];
       if (method != ThresholdSearch.Method.MINMAX && !plan.chunks().isEmpty()) {
         Broadcast<float[]> bAbsmax = jsc.broadcast(absmax);
-        int partitions = StatsPass.partitions(spark, plan, o.partitions());
-        List<ChunkTask> tasks = new ArrayList<>();
-        for (int i = 0; i < plan.chunks().size(); i++) {
-          tasks.add(ChunkTask.of(plan, i));
-        }
+        ValueSource source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
         long t0 = System.nanoTime();
-        try (Progress p = Progress.of(spark.sparkContext(), "histogram", plan,
-            StatsPass.contiguousSlices(plan.chunks().size(), partitions), progress)) {
-          for (ThresholdSearch.Result r : jsc.parallelize(tasks, Math.max(1, partitions))
-              .mapPartitionsToPair(new HistogramFunction(hconf, bAbsmax, o.bins()))
-              .reduceByKey(CalibrateJob::add)
-              .map(new ThresholdSearch(bAbsmax, method, o.percentile(), 32767))
-              .collect()) {
-            results[r.tensor()] = r;
-          }
+        for (ThresholdSearch.Result r : source.fold("histogram", jsc.broadcast(new MagnitudeBins(absmax, o.bins())),
+            new ThresholdSearch(bAbsmax, method, o.percentile(), 32767))) {
+          results[r.tensor()] = r;
         }
         progress.printf("[search] %s searched on executors in %.1fs%n", Units.count(tensors.size(), "tensor"),
             (System.nanoTime() - t0) / 1e9);
@@ -174,12 +165,21 @@ public final class CalibrateJob {
     return r.toBytes();
   }
 
-  static long[] add(long[] a, long[] b) {
-    long[] out = a.clone();
-    for (int i = 0; i < out.length; i++) {
-      out[i] += b[i];
+  /** Pass 2's statistic: each tensor's |x| histogram over [0, max|x|], bins fixed from pass 1. */
+  static final class MagnitudeBins implements FoldFactory<Histogram> {
+    private static final long serialVersionUID = 1L;
+    private final float[] absmax;
+    private final int bins;
+
+    MagnitudeBins(float[] absmax, int bins) {
+      this.absmax = absmax;
+      this.bins = bins;
     }
-    return out;
+
+    @Override
+    public Histogram create(int tensor) {
+      return new Histogram(0, absmax[tensor], bins, true);
+    }
   }
 
   private static String fingerprint(List<TensorInfo> tensors, TensorStats[] stats) {

@@ -11,7 +11,7 @@ import scala.Tuple2;
  * Executor side of calibration: one tensor's merged histogram in, its threshold out. Searches of
  * different tensors run in parallel; none needs the data.
  */
-final class ThresholdSearch implements Function<Tuple2<Integer, long[]>, ThresholdSearch.Result> {
+final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, ThresholdSearch.Result> {
   private static final long serialVersionUID = 1L;
 
   /** Calibration methods (DESIGN.md §4). */
@@ -104,9 +104,9 @@ final class ThresholdSearch implements Function<Tuple2<Integer, long[]>, Thresho
   }
 
   @Override
-  public Result call(Tuple2<Integer, long[]> in) {
+  public Result call(Tuple2<Integer, Histogram> in) {
     int t = in._1();
-    Histogram h = Histogram.of(0, absmax.value()[t], in._2());
+    Histogram h = in._2();
     double threshold;
     double objective = Double.NaN;
     switch (method) {
