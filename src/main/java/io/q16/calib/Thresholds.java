@@ -85,6 +85,163 @@ public final class Thresholds {
     return new Kl(h.lo() + bestI * width, bestI, best);
   }
 
+  /**
+   * A KL search aimed at int16 ({@link #klFine}): the threshold, its divergence, whether the
+   * divergence told the candidates apart at all, the spread of divergences over the candidates,
+   * how many candidates were evaluated and the reference bins per quantized level at the threshold.
+   */
+  public record KlFine(double threshold, int index, double divergence, boolean discriminates, double spread,
+      int candidates, double binsPerLevel) {}
+
+  /** Reference bins per quantized level below which a KL candidate is not evaluated. */
+  public static final int MIN_BINS_PER_LEVEL = 4;
+
+  /**
+   * The entropy search at int16 resolution: TensorRT's divergence ({@link #klTensorRt}) with
+   * {@code quantizedBins} levels (32768 for int16 magnitudes), evaluated only at candidates that
+   * leave at least {@link #MIN_BINS_PER_LEVEL} histogram bins per level (coarser ones cannot see
+   * rounding), on a grid of at most {@code gridSize} end bins refined around the best. When the
+   * histogram is too coarse for any candidate, or every candidate's divergence is the same to
+   * within 1e-9 + 1e-6·min, the search says so ({@code discriminates == false}) and returns max|x|
+   * rather than passing a tie off as a choice.
+   */
+  public static KlFine klFine(Histogram h, int quantizedBins, int gridSize) {
+    long[] hist = h.counts();
+    int n = hist.length;
+    int first = Math.multiplyExact(quantizedBins, MIN_BINS_PER_LEVEL);
+    if (first > n) {
+      return new KlFine(h.hi(), n, Double.NaN, false, 0, 0, (double) n / quantizedBins);
+    }
+    long[] suffix = new long[n + 1];
+    for (int i = n - 1; i >= 0; i--) {
+      suffix[i] = suffix[i + 1] + hist[i];
+    }
+    int stride = Math.max(1, (n - first) / Math.max(1, gridSize - 1));
+    double best = Double.POSITIVE_INFINITY;
+    double worst = Double.NEGATIVE_INFINITY;
+    int bestI = n;
+    int evaluated = 0;
+    // The grid always includes n (no clipping), so "keep max" is a candidate like any other.
+    for (int i = n; i >= first; i -= stride) {
+      double d = klAt(hist, suffix, i, quantizedBins);
+      evaluated++;
+      worst = Math.max(worst, d);
+      if (d < best || (d == best && i > bestI)) {
+        best = d;
+        bestI = i;
+      }
+    }
+    // Refine between the grid neighbours of the best.
+    int lo = Math.max(first, bestI - stride + 1);
+    int hi = Math.min(n, bestI + stride - 1);
+    int fine = Math.max(1, (hi - lo) / 32);
+    for (int i = lo; i <= hi; i += fine) {
+      double d = klAt(hist, suffix, i, quantizedBins);
+      evaluated++;
+      worst = Math.max(worst, d);
+      if (d < best || (d == best && i > bestI)) {
+        best = d;
+        bestI = i;
+      }
+    }
+    double spread = worst - best;
+    boolean discriminates = spread > 1e-9 + 1e-6 * Math.abs(best);
+    if (!discriminates) {
+      return new KlFine(h.hi(), n, best, false, spread, evaluated, (double) n / quantizedBins);
+    }
+    return new KlFine(h.lo() + bestI * h.binWidth(), bestI, best, true, spread, evaluated,
+        (double) bestI / quantizedBins);
+  }
+
+  /**
+   * KL(P || Q) of candidate end bin {@code i}, as {@link #klTensorRt} computes it, without
+   * allocating: P is hist[0..i) with the mass beyond added to bin i - 1, Q spreads each of the
+   * {@code levels} groups' sum evenly over its non-zero bins, both eps-smoothed.
+   */
+  static double klAt(long[] hist, long[] suffix, int i, int levels) {
+    final double eps = 1e-4;
+    int merged = i / levels;
+    // Pass 1: zero counts of P and Q, and their sums, for the smoothing.
+    int zerosP = 0;
+    double sumP = 0;
+    for (int g = 0; g < levels; g++) {
+      int start = g * merged;
+      int stop = g == levels - 1 ? i : start + merged;
+      int nonZero = 0;
+      for (int j = start; j < stop; j++) {
+        double p = j == i - 1 ? hist[j] + suffix[i] : hist[j];
+        if (p != 0) {
+          nonZero++;
+        }
+        sumP += p;
+      }
+      zerosP += (stop - start) - nonZero;
+    }
+    int nonZeroP = i - zerosP;
+    if (nonZeroP == 0) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double epsP = eps * zerosP / nonZeroP;
+    if (epsP >= 1) {
+      return Double.POSITIVE_INFINITY;
+    }
+    // Smoothed sums: every zero becomes eps, every non-zero loses epsP.
+    double sp = sumP - epsP * nonZeroP + eps * zerosP;
+    // Q is non-zero exactly where P is, except in groups whose histogram sum is zero.
+    double sumQ = 0;
+    int nonZeroQ = 0;
+    for (int g = 0; g < levels; g++) {
+      int start = g * merged;
+      int stop = g == levels - 1 ? i : start + merged;
+      double sum = 0;
+      int nonZero = 0;
+      for (int j = start; j < stop; j++) {
+        sum += hist[j];
+        double p = j == i - 1 ? hist[j] + suffix[i] : hist[j];
+        if (p != 0) {
+          nonZero++;
+        }
+      }
+      if (sum != 0) {
+        sumQ += sum;
+        nonZeroQ += nonZero;
+      }
+    }
+    int zerosQ = i - nonZeroQ;
+    if (nonZeroQ == 0) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double epsQ = eps * zerosQ / nonZeroQ;
+    if (epsQ >= 1) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double sq = sumQ - epsQ * nonZeroQ + eps * zerosQ;
+    double kl = 0;
+    for (int g = 0; g < levels; g++) {
+      int start = g * merged;
+      int stop = g == levels - 1 ? i : start + merged;
+      double sum = 0;
+      int nonZero = 0;
+      for (int j = start; j < stop; j++) {
+        sum += hist[j];
+        if ((j == i - 1 ? hist[j] + suffix[i] : hist[j]) != 0) {
+          nonZero++;
+        }
+      }
+      double qv = nonZero == 0 || sum == 0 ? 0 : sum / nonZero;
+      for (int j = start; j < stop; j++) {
+        double p = j == i - 1 ? hist[j] + suffix[i] : hist[j];
+        double a = (p == 0 ? eps : p - epsP) / sp;
+        double q = p == 0 || qv == 0 ? 0 : qv;
+        double b = (q == 0 ? eps : q - epsQ) / sq;
+        if (a > 0) {
+          kl += a * Math.log(a / b);
+        }
+      }
+    }
+    return kl;
+  }
+
   /** KL(P || Q) of the first n entries after eps-smoothing both (TensorRT's _smooth_distribution). */
   private static double divergence(double[] p, double[] q, int n) {
     double[] ps = smooth(p, n);
@@ -168,6 +325,77 @@ public final class Thresholds {
       }
     }
     return new Mse(edges[bestI + 1], bestI, best);
+  }
+
+  /** An MSE search over a fine histogram ({@link #mseFine}). */
+  public record MseFine(double threshold, int index, double mse, int candidates, double binsPerStep) {}
+
+  /**
+   * {@link #mse} for histograms fine enough for int16 (hundreds of thousands of bins), where trying
+   * every bin edge would cost bins² integrations: candidate thresholds are the right edges of a grid
+   * of at most {@code gridSize} bins from bins/64 up to the last, refined between the best's grid
+   * neighbours; only non-empty bins are integrated. Ties keep the larger threshold (clip less).
+   */
+  public static MseFine mseFine(Histogram h, int qmax, int gridSize) {
+    long[] c = h.counts();
+    double[] edges = h.edges();
+    int n = c.length;
+    int nonEmpty = 0;
+    long total = 0;
+    for (long v : c) {
+      if (v != 0) {
+        nonEmpty++;
+        total += v;
+      }
+    }
+    int[] bins = new int[nonEmpty];
+    for (int b = 0, k = 0; b < n; b++) {
+      if (c[b] != 0) {
+        bins[k++] = b;
+      }
+    }
+    int first = Math.max(0, n / 64 - 1);
+    int stride = Math.max(1, (n - 1 - first) / Math.max(1, gridSize - 1));
+    double best = Double.POSITIVE_INFINITY;
+    int bestI = n - 1;
+    int evaluated = 0;
+    for (int i = n - 1; i >= first; i -= stride) {
+      double err = expectedError(c, edges, bins, edges[i + 1], qmax);
+      evaluated++;
+      if (err < best) {
+        best = err;
+        bestI = i;
+      }
+    }
+    int lo = Math.max(first, bestI - stride + 1);
+    int hi = Math.min(n - 1, bestI + stride - 1);
+    int fine = Math.max(1, (hi - lo) / 32);
+    for (int i = hi; i >= lo; i -= fine) {
+      double err = expectedError(c, edges, bins, edges[i + 1], qmax);
+      evaluated++;
+      if (err < best) {
+        best = err;
+        bestI = i;
+      }
+    }
+    double t = edges[bestI + 1];
+    return new MseFine(t, bestI, best / Math.max(1, total), evaluated, (t / qmax) / h.binWidth());
+  }
+
+  /** Σ count · mean squared error over the non-empty {@code bins}, threshold t. */
+  private static double expectedError(long[] c, double[] edges, int[] bins, double t, int qmax) {
+    double err = 0;
+    for (int b : bins) {
+      double a = edges[b];
+      double z = edges[b + 1];
+      if (a >= t && z > a) {
+        // Wholly clipped: the mean of (v - t)^2 over [a, z] in closed form.
+        err += c[b] * ((Math.pow(z - t, 3) - Math.pow(a - t, 3)) / (3 * (z - a)));
+      } else {
+        err += c[b] * meanSquaredError(a, z, t, qmax);
+      }
+    }
+    return err;
   }
 
   /**

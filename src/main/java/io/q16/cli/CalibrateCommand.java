@@ -41,15 +41,34 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Option(names = "--method", paramLabel = "NAME", defaultValue = "minmax",
       description = "minmax (T = max|x|), percentile (--percentile of |x|), mse (least expected squared int16"
-          + " error from the histogram), kl (TensorRT's entropy search: 128 quantized bins). Default: ${DEFAULT-VALUE}.")
+          + " error from the histogram), kl (entropy search, see --kl-profile), auto (per tensor, the method whose"
+          + " threshold gives the least squared error measured on the data). Every method is searched and measured"
+          + " either way; the report shows them all. Default: ${DEFAULT-VALUE}.")
   String method;
+
+  @Option(names = "--tensor-method", paramLabel = "GLOB=METHOD",
+      description = "Method for the tensors whose name matches GLOB ('*' any run, '?' one character);"
+          + " repeatable, the first match wins, other tensors get --method.")
+  java.util.List<String> tensorMethods = new java.util.ArrayList<>();
+
+  @Option(names = "--kl-profile", paramLabel = "NAME", defaultValue = "int16",
+      description = "int16: KL over the full histogram with 32768 levels, candidates only where bins are at least"
+          + " 4 per level, and a note when KL cannot tell candidates apart. trt: TensorRT / ONNX Runtime's search"
+          + " (2048 bins, 128 levels), an int8 threshold, for comparison with those tools. Default: ${DEFAULT-VALUE}.")
+  String klProfile;
+
+  @Option(names = "--scheme", paramLabel = "NAME", defaultValue = "symmetric",
+      description = "The linear scheme the thresholds are measured with (quantize --scheme): symmetric,"
+          + " symmetric-restricted or asymmetric. Default: ${DEFAULT-VALUE}.")
+  String scheme;
 
   @Option(names = "--percentile", paramLabel = "P", defaultValue = "99.999",
       description = "Percentile of |x| for --method percentile. Default: ${DEFAULT-VALUE}.")
   double percentile;
 
-  @Option(names = "--bins", paramLabel = "N", defaultValue = "2048",
-      description = "Histogram bins over [0, max|x|]. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--bins", paramLabel = "N", defaultValue = "262144",
+      description = "Histogram bins over [0, max|x|], a power of two from 2048 to 1048576; a tensor gets at most"
+          + " as many as it has values. 262144 is 8 bins per int16 step at max|x|. Default: ${DEFAULT-VALUE}.")
   int bins;
 
   @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16", description = "Source bytes per chunk.")
@@ -65,19 +84,24 @@ final class CalibrateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     NanPolicy policy;
+    io.q16.quant.Scheme linear;
     try {
       policy = NanPolicy.parse(nan);
+      linear = io.q16.quant.Scheme.parse(scheme);
     } catch (IllegalArgumentException e) {
       throw io.q16.Errors.usage(e.getMessage());
     }
     Calibration c = CalibrateJob.run(Sessions.get("q16 calibrate"), new CalibrateJob.Options(model, out, method,
-        percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy), System.err);
+        percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy, linear, klProfile,
+        tensorMethods), System.err);
     PrintWriter w = spec.commandLine().getOut();
     int width = Math.max(6, c.tensors().stream().mapToInt(e -> e.name().length()).max().orElse(6));
-    w.printf(Locale.ROOT, "%-" + width + "s  %12s  %12s  %9s  %s%n", "tensor", "threshold", "max|x|", "clipped", "note");
+    w.printf(Locale.ROOT, "%-" + width + "s  %-14s  %12s  %12s  %9s  %8s  %s%n", "tensor", "method", "threshold",
+        "max|x|", "clipped", "SQNR dB", "note");
     for (Calibration.Entry e : c.tensors()) {
-      w.printf(Locale.ROOT, "%-" + width + "s  %12.6g  %12.6g  %8.5f%%  %s%n", e.name(), e.threshold(), e.absmax(),
-          100 * e.clippedFraction(), e.note() == null ? "" : e.note());
+      w.printf(Locale.ROOT, "%-" + width + "s  %-14s  %12.6g  %12.6g  %8.5f%%  %8s  %s%n", e.name(), e.method(),
+          e.threshold(), e.absmax(), 100 * e.clippedFraction(),
+          e.sqnrDb() == null ? "exact" : String.format(Locale.ROOT, "%.2f", e.sqnrDb()), e.note() == null ? "" : e.note());
     }
     w.printf(Locale.ROOT, "q16 calibrate: %s, %d tensors, method %s -> %s/%s%n", model, c.tensors().size(),
         c.method(), out, Calibration.FILE_NAME);

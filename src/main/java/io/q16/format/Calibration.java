@@ -20,10 +20,11 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Calibration(
     String format, int formatVersion, String createdAt, String source, String sourceFingerprint, String method,
-    Double percentile, int bins, List<Entry> tensors) {
+    Double percentile, int bins, String scheme, String klProfile, List<Entry> tensors) {
 
   public static final String FORMAT = "q16-calibration";
-  public static final int FORMAT_VERSION = 1;
+  /** 2: measured candidates, scheme, KL profile, ranges; version 1 files still read. */
+  public static final int FORMAT_VERSION = 2;
   public static final String FILE_NAME = "calibration.json";
 
   private static final ObjectMapper JSON = JsonMapper.builder()
@@ -31,10 +32,20 @@ public record Calibration(
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .build();
 
-  /** One tensor's calibration; {@code note} says when the resolution limits the method. */
+  /**
+   * One tensor's calibration: the chosen method's threshold T, the finite range, the measured
+   * error of quantizing with T ({@code mse}, {@code sqnrDb}: null when exact; clipped fraction),
+   * every method's candidate with its measured error, the search resolution, and a note when the
+   * resolution limits a method.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Entry(String name, String method, float threshold, float absmax, double clippedFraction, int bins,
-      double binWidth, Double objective, double binsPerInt16Step, String note) {}
+      double binWidth, Double objective, double binsPerInt16Step, String note, Float min, Float max, Long count,
+      Double mse, Double sqnrDb, String resolution, List<Candidate> candidates) {}
+
+  /** One method's threshold for a tensor and its error measured on the data (exact sums). */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Candidate(String method, float threshold, double mse, Double sqnrDb, long clipped) {}
 
   public byte[] toJson() {
     try {

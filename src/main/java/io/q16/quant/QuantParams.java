@@ -97,6 +97,19 @@ public final class QuantParams implements Serializable {
   }
 
   /**
+   * Parameters from a calibrated clipping threshold T (capped at max|x|): symmetric schemes use T
+   * for max|x|; asymmetric clips the range to [max(min, -T), min(max, T)]. Values beyond clip.
+   */
+  public static QuantParams calibrated(Scheme scheme, float min, float max, float threshold) {
+    float absmax = min <= max ? Math.max(Math.abs(min), Math.abs(max)) : 0f;
+    float t = Math.min(threshold, absmax);
+    if (scheme == Scheme.ASYMMETRIC) {
+      return of(scheme, Math.max(min, -t), Math.min(max, t), t);
+    }
+    return of(scheme, min, max, t);
+  }
+
+  /**
    * Min/max calibration of the finite range [min, max]: threshold max(|min|, |max|). An empty
    * range (min > max: no finite value) is treated like an all-zero one.
    */

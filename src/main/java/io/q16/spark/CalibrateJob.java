@@ -1,8 +1,11 @@
 package io.q16.spark;
 
 import io.q16.Errors;
+import io.q16.Glob;
 import io.q16.Units;
+import io.q16.calib.CandidateErrors;
 import io.q16.calib.Histogram;
+import io.q16.calib.RangeStats;
 import io.q16.format.Calibration;
 import io.q16.format.Crc32c;
 import io.q16.format.Model;
@@ -10,8 +13,11 @@ import io.q16.format.ModelReader;
 import io.q16.fs.OutputDir;
 import io.q16.quant.Granularity;
 import io.q16.quant.NanPolicy;
+import io.q16.quant.QuantParams;
 import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
+import io.q16.spark.ThresholdSearch.KlProfile;
+import io.q16.spark.ThresholdSearch.Method;
 import io.q16.tensor.Plan;
 import io.q16.tensor.TensorInfo;
 import java.io.IOException;
@@ -22,40 +28,88 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * {@code q16 calibrate MODEL --out DIR}: thresholds for a model's weights from two passes over the
- * data: exact ranges (pass 1, shared with quantize), then |x| histograms with bins fixed by the
- * driver from pass 1, merged by addition on executors (pass 2), and the threshold search per tensor
- * on executors. The result does not depend on executors, partitions or chunk sizes.
+ * {@code q16 calibrate MODEL --out DIR}: a clipping threshold per tensor from three passes over
+ * the values, each folding exact, mergeable statistics on executors ({@link io.q16.calib.Fold}):
+ *
+ * <ol>
+ *   <li>ranges (for weights the shared stats pass, which also checksums the source);
+ *   <li>|x| histograms with bins fixed by the driver from pass 1, then every method's threshold
+ *       searched per tensor on the executors that merged the histogram;
+ *   <li>the measured error of quantizing with each method's threshold, in exact fixed-point sums:
+ *       {@code auto} keeps the least, and every method's figure is recorded and reported.
+ * </ol>
+ *
+ * The result does not depend on executors, partitions or chunk sizes.
  */
 public final class CalibrateJob {
-  /** What to calibrate and how. */
+  /** What to calibrate and how. {@code tensorMethods} holds "GLOB=METHOD" overrides, first match wins. */
   public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
-      int partitions, NanPolicy nanPolicy) {}
+      int partitions, NanPolicy nanPolicy, Scheme scheme, String klProfile, List<String> tensorMethods) {}
 
   /** ONNX Runtime's calibration table: {"tensor": [rmin, rmax]}. */
   public static final String ORT_TABLE = "ort_calibration.json";
 
+  /** The default and the bounds of --bins: powers of two, so TensorRT's 2048 bins are exact sums of ours. */
+  public static final int DEFAULT_BINS = 1 << 18;
+  static final int MIN_BINS = ThresholdSearch.TRT_BINS;
+  static final int MAX_BINS = 1 << 20;
+
   private CalibrateJob() {}
 
-  public static Calibration run(SparkSession spark, Options o, PrintStream progress) throws IOException {
-    ThresholdSearch.Method method;
+  /** The validated method settings. */
+  record Methods(Method global, KlProfile klProfile, List<Pattern> globs, List<Method> methods) {
+    Method forTensor(String name) {
+      for (int i = 0; i < globs.size(); i++) {
+        if (globs.get(i).matcher(name).matches()) {
+          return methods.get(i);
+        }
+      }
+      return global;
+    }
+  }
+
+  static Methods methods(Options o) {
     try {
-      method = ThresholdSearch.Method.parse(o.method());
+      List<Pattern> globs = new ArrayList<>();
+      List<Method> methods = new ArrayList<>();
+      for (String s : o.tensorMethods()) {
+        int eq = s.lastIndexOf('=');
+        if (eq <= 0) {
+          throw new IllegalArgumentException("--tensor-method '" + s + "' is not GLOB=METHOD");
+        }
+        globs.add(Glob.compile(s.substring(0, eq)));
+        methods.add(Method.parse(s.substring(eq + 1)));
+      }
+      if (!o.scheme().linear()) {
+        throw new IllegalArgumentException("calibration thresholds are for the linear schemes, not " + o.scheme().cliName());
+      }
+      if (Integer.bitCount(o.bins()) != 1 || o.bins() < MIN_BINS || o.bins() > MAX_BINS) {
+        // A histogram is 8 bytes a bin per tensor and task; 2^20 bins (8 MiB) is 32 bins per int16
+        // step at max|x|, finer than any search here needs.
+        throw new IllegalArgumentException("--bins " + o.bins() + " is not a power of two in " + MIN_BINS + ".." + MAX_BINS);
+      }
+      if (!(o.percentile() > 0 && o.percentile() <= 100)) {
+        throw new IllegalArgumentException("--percentile " + o.percentile() + " is outside (0, 100]");
+      }
+      return new Methods(Method.parse(o.method()), KlProfile.parse(o.klProfile()), globs, methods);
     } catch (IllegalArgumentException e) {
       throw Errors.usage(e.getMessage());
     }
-    // A histogram is 8 bytes a bin per tensor and task: 2^20 bins is 8 MiB, already far finer
-    // than any search here needs.
-    if (o.bins() < 128 || o.bins() > (1 << 20)) {
-      throw Errors.usage("--bins " + o.bins() + " is outside 128..1048576");
-    }
+  }
+
+  public static Calibration run(SparkSession spark, Options o, PrintStream progress) throws IOException {
+    Methods methods = methods(o);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Model model = ModelReader.read(o.model(), conf);
@@ -72,113 +126,210 @@ public final class CalibrateJob {
     Plan plan = Plan.of(tensors, o.chunkBytes(), Long.MAX_VALUE);
     progress.printf("[plan] %s: %s to calibrate (%s), %s, method %s%n", o.model(),
         Units.count(tensors.size(), "tensor"), Units.bytes(model.totalBytes()),
-        Units.count(plan.chunks().size(), "chunk"), method);
+        Units.count(plan.chunks().size(), "chunk"), methods.global());
     String runId = OutputDir.newRunId();
     try (OutputDir out = OutputDir.create(o.out(), conf, runId, Calibration.FILE_NAME)) {
       Broadcast<HadoopConf> hconf = jsc.broadcast(new HadoopConf(conf));
       TensorStats[] stats = StatsPass.run(spark, plan, hconf, jsc.broadcast(specs), o.partitions(), progress);
       StatsPass.checkNan(plan, stats, o.nanPolicy(), "calibrate");
-      float[] absmax = new float[tensors.size()];
-      for (int t = 0; t < absmax.length; t++) {
-        absmax[t] = stats[t].range.absmax();
+      RangeStats[] ranges = new RangeStats[stats.length];
+      for (int t = 0; t < ranges.length; t++) {
+        ranges[t] = stats[t].range;
       }
-      ThresholdSearch.Result[] results = new ThresholdSearch.Result[tensors.size()];
-      if (method != ThresholdSearch.Method.MINMAX && !plan.chunks().isEmpty()) {
-        Broadcast<float[]> bAbsmax = jsc.broadcast(absmax);
-        ValueSource source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
-        long t0 = System.nanoTime();
-        for (ThresholdSearch.Result r : source.fold("histogram", jsc.broadcast(new MagnitudeBins(absmax, o.bins())),
-            new ThresholdSearch(bAbsmax, method, o.percentile(), 32767))) {
-          results[r.tensor()] = r;
-        }
-        progress.printf("[search] %s searched on executors in %.1fs%n", Units.count(tensors.size(), "tensor"),
-            (System.nanoTime() - t0) / 1e9);
-      }
-      List<Calibration.Entry> entries = new ArrayList<>();
-      for (int t = 0; t < tensors.size(); t++) {
-        ThresholdSearch.Result r = results[t];
-        double threshold = r == null ? absmax[t] : r.threshold();
-        float tf = (float) Math.min(threshold, absmax[t]);
-        long total = stats[t].range.finite();
-        long beyond = r == null ? 0 : r.beyond();
-        double binWidth = absmax[t] / (double) o.bins();
-        double binsPerStep = r == null ? Double.POSITIVE_INFINITY : r.binsPerInt16Step();
-        String note = null;
-        if (r != null && method != ThresholdSearch.Method.PERCENTILE && binsPerStep < 4) {
-          note = String.format(java.util.Locale.ROOT,
-              "histogram bins are %.3g int16 steps wide at the threshold: the %s search cannot resolve int16"
-                  + " rounding error at --bins %d and mostly weighs clipping", 1 / binsPerStep, method, o.bins());
-        }
-        entries.add(new Calibration.Entry(tensors.get(t).name(), method.toString(), tf, absmax[t],
-            total == 0 ? 0 : (double) beyond / total, o.bins(), binWidth,
-            r == null || Double.isNaN(r.objective()) ? null : r.objective(),
-            Double.isInfinite(binsPerStep) ? -1 : binsPerStep, note));
-      }
-      Calibration c = new Calibration(Calibration.FORMAT, Calibration.FORMAT_VERSION, Instant.now().toString(),
-          o.model(), fingerprint(tensors, stats), method.toString(),
-          method == ThresholdSearch.Method.PERCENTILE ? o.percentile() : null, o.bins(), entries);
-      // ONNX Runtime's calibration table shape (what write_calibration_table saves as JSON):
-      // tensor name -> [rmin, rmax], the range clipped to [-T, T], for users of that tool.
-      java.util.Map<String, float[]> ort = new java.util.LinkedHashMap<>();
-      for (int t = 0; t < tensors.size(); t++) {
-        float tf = entries.get(t).threshold();
-        var r = stats[t].range;
-        ort.put(tensors.get(t).name(), r.finite() == 0 ? new float[] {0f, 0f}
-            : new float[] {Math.max(r.min(), -tf), Math.min(r.max(), tf)});
-      }
-      out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
-      out.writeAtomically("report/index.html", report(c, results));
-      out.writeAtomically("report/report.json", c.toJson());
-      out.writeAtomically(Calibration.FILE_NAME, c.toJson());
-      out.commit();
-      return c;
+      ValueSource source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
+      Result r = calibrate(spark, o, methods, source, ranges, o.model(), fingerprint(tensors, stats), progress);
+      write(out, r, ranges);
+      return r.calibration();
     }
   }
 
-  /** The calibration report: a table of every tensor, and its histogram with the thresholds on it. */
-  private static byte[] report(Calibration c, ThresholdSearch.Result[] results) {
-    io.q16.report.HtmlReport r = new io.q16.report.HtmlReport("Q16 calibration: " + c.source());
-    r.paragraph("Method " + c.method() + ", " + c.bins() + " histogram bins over [0, max|x|] per tensor."
-        + " Counts are drawn on a log scale; the red line is the chosen threshold, dashed lines the other methods'.");
-    List<List<String>> rows = new ArrayList<>();
-    for (Calibration.Entry e : c.tensors()) {
-      rows.add(List.of(e.name(), e.method(), String.format(java.util.Locale.ROOT, "%.6g", e.threshold()),
-          String.format(java.util.Locale.ROOT, "%.6g", e.absmax()),
-          String.format(java.util.Locale.ROOT, "%.4f", e.absmax() > 0 ? e.threshold() / e.absmax() : 1),
-          String.format(java.util.Locale.ROOT, "%.5f%%", 100 * e.clippedFraction()),
-          e.binsPerInt16Step() < 0 ? "-" : String.format(java.util.Locale.ROOT, "%.3g", e.binsPerInt16Step()),
-          e.note() == null ? "" : e.note()));
+  /** A calibration and, per tensor, its |x| histogram summed down for the report. */
+  record Result(Calibration calibration, long[][] display) {}
+
+  /** Passes 2 and 3 and the choice, for any source whose ranges (pass 1) are known. */
+  static Result calibrate(SparkSession spark, Options o, Methods methods, ValueSource source,
+      RangeStats[] ranges, String description, String fingerprint, PrintStream progress) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<String> names = source.names();
+    int n = names.size();
+    float[] absmax = new float[n];
+    int[] bins = new int[n];
+    for (int t = 0; t < n; t++) {
+      absmax[t] = ranges[t].absmax();
+      bins[t] = binsFor(ranges[t].finite(), o.bins());
     }
-    r.table(List.of("tensor", "method", "threshold", "max|x|", "threshold / max", "clipped", "bins per int16 step",
-        "note"), rows);
+    int qmax = o.scheme().qmax();
+
+    long t0 = System.nanoTime();
+    ThresholdSearch.Result[] results = new ThresholdSearch.Result[n];
+    for (ThresholdSearch.Result r : source.fold("histogram", jsc.broadcast(new MagnitudeBins(absmax, bins)),
+        new ThresholdSearch(o.percentile(), methods.klProfile(), qmax))) {
+      results[r.tensor] = r;
+    }
+    progress.printf("[search] %s: histograms merged and searched on executors in %.1fs%n",
+        Units.count(n, "tensor"), (System.nanoTime() - t0) / 1e9);
+
+    // Every searched method's threshold becomes the parameters quantize would use, measured on the data.
+    QuantParams[][] params = new QuantParams[n][];
+    float[][] thresholds = new float[n][];
+    for (int t = 0; t < n; t++) {
+      thresholds[t] = new float[Method.SEARCHED.length];
+      params[t] = new QuantParams[Method.SEARCHED.length];
+      for (int k = 0; k < Method.SEARCHED.length; k++) {
+        double th = results[t] == null ? absmax[t] : results[t].threshold(Method.SEARCHED[k]);
+        thresholds[t][k] = (float) Math.min(th, absmax[t]);
+        params[t][k] = QuantParams.calibrated(o.scheme(), ranges[t].min(), ranges[t].max(), thresholds[t][k]);
+      }
+    }
+    t0 = System.nanoTime();
+    CandidateErrors[] measured = source.collect("measure", jsc.broadcast(new Candidates(params, absmax)),
+        CandidateErrors.class);
+    progress.printf("[measure] %s x %d thresholds measured on executors in %.1fs%n", Units.count(n, "tensor"),
+        Method.SEARCHED.length, (System.nanoTime() - t0) / 1e9);
+
+    List<Calibration.Entry> entries = new ArrayList<>();
+    for (int t = 0; t < n; t++) {
+      entries.add(entry(names.get(t), methods.forTensor(names.get(t)), ranges[t], results[t], measured[t],
+          thresholds[t], qmax));
+    }
+    long[][] display = new long[n][];
+    for (int t = 0; t < n; t++) {
+      display[t] = results[t] == null ? null : results[t].display;
+    }
+    return new Result(new Calibration(Calibration.FORMAT, Calibration.FORMAT_VERSION, Instant.now().toString(),
+        description, fingerprint, methods.global().toString(), o.percentile(), o.bins(), o.scheme().cliName(),
+        methods.klProfile().toString(), entries), display);
+  }
+
+  /**
+   * Histogram bins for a tensor of {@code count} values: the requested resolution, but no more
+   * bins than values (rounded up to a power of two, at least TensorRT's 2048): a small tensor's
+   * histogram would be mostly empty, and every task holds one per tensor it touches.
+   */
+  static int binsFor(long count, int requested) {
+    long pow = Long.highestOneBit(Math.max(1, count - 1)) << 1;
+    return (int) Math.max(MIN_BINS, Math.min(requested, pow));
+  }
+
+  private static Calibration.Entry entry(String name, Method method, RangeStats range, ThresholdSearch.Result r,
+      CandidateErrors m, float[] thresholds, int qmax) {
+    float absmax = range.absmax();
+    int k;
+    String chosenName = method.toString();
+    if (method == Method.AUTO) {
+      k = m == null ? 0 : m.best();
+      chosenName = "auto:" + Method.SEARCHED[k];
+    } else {
+      k = indexOf(method);
+    }
+    Method chosen = Method.SEARCHED[k];
+    float threshold = thresholds[k];
+    long count = range.count();
+    List<Calibration.Candidate> candidates = new ArrayList<>();
+    for (int j = 0; j < Method.SEARCHED.length && m != null; j++) {
+      candidates.add(new Calibration.Candidate(Method.SEARCHED[j].toString(), thresholds[j], m.mse(j),
+          finiteOrNull(m.sqnrDb(j)), m.clipped(j)));
+    }
+    int bins = r == null ? 0 : r.bins;
+    double binWidth = r == null ? 0 : r.binWidth;
+    double binsPerStep = binWidth > 0 ? (threshold / (double) qmax) / binWidth : -1;
+    Double objective = null;
+    String resolution = null;
+    String note = null;
+    if (r != null) {
+      if (chosen == Method.KL) {
+        objective = r.klDivergence;
+        resolution = "kl " + r.klResolution;
+        if (!r.klDiscriminates) {
+          note = "KL cannot discriminate at this resolution (" + r.klResolution
+              + "): every candidate's divergence is the same, so the threshold is max|x|; use --bins "
+              + MAX_BINS + " or another method";
+        }
+      } else if (chosen == Method.MSE) {
+        objective = r.mseExpected;
+        resolution = "mse " + r.mseResolution;
+        if (binsPerStep < 1) {
+          note = String.format(Locale.ROOT, "histogram bins are %.3g int16 steps wide at the threshold: the mse"
+              + " search cannot resolve int16 rounding error at %d bins and mostly weighs clipping", 1 / binsPerStep, bins);
+        }
+      } else if (chosen == Method.PERCENTILE) {
+        resolution = String.format(Locale.ROOT, "percentile: %d bins, threshold at a bin's left edge", bins);
+      }
+      if (method == Method.AUTO) {
+        resolution = "auto: least measured MSE of " + Method.SEARCHED.length + " thresholds; mse " + r.mseResolution
+            + "; kl " + r.klResolution;
+      }
+    }
+    return new Calibration.Entry(name, chosenName, threshold, absmax,
+        count == 0 || m == null ? 0 : (double) m.clipped(k) / count, bins, binWidth, objective, binsPerStep, note,
+        range.finite() == 0 ? null : range.min(), range.finite() == 0 ? null : range.max(), count,
+        m == null ? null : m.mse(k), m == null ? null : finiteOrNull(m.sqnrDb(k)), resolution, candidates);
+  }
+
+  private static int indexOf(Method m) {
+    for (int k = 0; k < Method.SEARCHED.length; k++) {
+      if (Method.SEARCHED[k] == m) {
+        return k;
+      }
+    }
+    throw new IllegalArgumentException(m.toString());
+  }
+
+  private static Double finiteOrNull(double v) {
+    return Double.isFinite(v) ? v : null;
+  }
+
+  /** Writes calibration.json, ONNX Runtime's table and the report, and commits the output. */
+  static void write(OutputDir out, Result result, RangeStats[] ranges) throws IOException {
+    Calibration c = result.calibration();
+    // ONNX Runtime's calibration table shape (what write_calibration_table saves as JSON):
+    // tensor name -> [rmin, rmax], the range clipped to [-T, T], for users of that tool.
+    Map<String, float[]> ort = new LinkedHashMap<>();
     for (int t = 0; t < c.tensors().size(); t++) {
       Calibration.Entry e = c.tensors().get(t);
-      ThresholdSearch.Result res = results[t];
-      if (res == null) {
-        continue;
-      }
-      double[] cand = res.candidates();
-      r.histogram(e.name() + ": |x| histogram", res.display(), e.absmax(),
-          new double[] {e.threshold(), cand[0], cand[1], cand[2]},
-          new String[] {c.method(), "max", "p99.99", "kl"});
+      RangeStats r = ranges[t];
+      float tf = e.threshold();
+      ort.put(e.name(), r.finite() == 0 ? new float[] {0f, 0f}
+          : new float[] {Math.max(r.min(), -tf), Math.min(r.max(), tf)});
     }
-    return r.toBytes();
+    out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
+    out.writeAtomically("report/index.html", io.q16.report.CalibrationReport.html(c, result.display()));
+    out.writeAtomically("report/report.json", c.toJson());
+    out.writeAtomically(Calibration.FILE_NAME, c.toJson());
+    out.commit();
   }
 
   /** Pass 2's statistic: each tensor's |x| histogram over [0, max|x|], bins fixed from pass 1. */
   static final class MagnitudeBins implements FoldFactory<Histogram> {
     private static final long serialVersionUID = 1L;
     private final float[] absmax;
-    private final int bins;
+    private final int[] bins;
 
-    MagnitudeBins(float[] absmax, int bins) {
+    MagnitudeBins(float[] absmax, int[] bins) {
       this.absmax = absmax;
       this.bins = bins;
     }
 
     @Override
     public Histogram create(int tensor) {
-      return new Histogram(0, absmax[tensor], bins, true);
+      return new Histogram(0, absmax[tensor], bins[tensor], true);
+    }
+  }
+
+  /** Pass 3's statistic: each tensor's error under each method's parameters. */
+  static final class Candidates implements FoldFactory<CandidateErrors> {
+    private static final long serialVersionUID = 1L;
+    private final QuantParams[][] params;
+    private final float[] absmax;
+
+    Candidates(QuantParams[][] params, float[] absmax) {
+      this.params = params;
+      this.absmax = absmax;
+    }
+
+    @Override
+    public CandidateErrors create(int tensor) {
+      return new CandidateErrors(params[tensor], absmax[tensor]);
     }
   }
 

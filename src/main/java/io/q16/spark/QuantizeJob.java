@@ -95,7 +95,7 @@ public final class QuantizeJob {
     this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.options = options;
     this.progress = progress;
-    this.keepFloat = options.keepFloat().stream().map(QuantizeJob::glob).toList();
+    this.keepFloat = options.keepFloat().stream().map(io.q16.Glob::compile).toList();
   }
 
   /** Runs the whole job; on any failure nothing is left at {@code options.out()} but what was there. */
@@ -223,11 +223,7 @@ public final class QuantizeJob {
    * asymmetric clips the range to [max(min, -T), min(max, T)]. Values beyond clip and are counted.
    */
   private QuantParams calibrated(RangeStats r, float threshold) {
-    float t = Math.min(threshold, r.absmax());
-    if (options.scheme() == Scheme.ASYMMETRIC) {
-      return QuantParams.of(options.scheme(), Math.max(r.min(), -t), Math.min(r.max(), t), t);
-    }
-    return QuantParams.of(options.scheme(), r.min(), r.max(), t);
+    return QuantParams.calibrated(options.scheme(), r.min(), r.max(), threshold);
   }
 
   /** The --keep-float pattern {@code name} matches, or null. Globs: '*' any run, '?' one character. */
@@ -238,14 +234,6 @@ public final class QuantizeJob {
       }
     }
     return null;
-  }
-
-  private static java.util.regex.Pattern glob(String glob) {
-    StringBuilder re = new StringBuilder();
-    for (char c : glob.toCharArray()) {
-      re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
-    }
-    return Pattern.compile(re.toString());
   }
 
   /** The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1. */

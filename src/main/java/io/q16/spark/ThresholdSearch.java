@@ -4,25 +4,29 @@ import io.q16.calib.Histogram;
 import io.q16.calib.Thresholds;
 import java.util.Locale;
 import org.apache.spark.api.java.function.Function;
-import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
 
 /**
- * Executor side of calibration: one tensor's merged histogram in, its threshold out. Searches of
- * different tensors run in parallel; none needs the data.
+ * Executor side of calibration: one tensor's merged |x| histogram in, every method's threshold out.
+ * All methods are searched for every tensor, because the measurement pass that follows judges
+ * them on the data ({@code auto} keeps the best, the report shows them all). Searches of different
+ * tensors run in parallel; none needs the data.
  */
 final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, ThresholdSearch.Result> {
   private static final long serialVersionUID = 1L;
 
-  /** Calibration methods (DESIGN.md §4). */
+  /** Calibration methods (DESIGN.md §4); the first four are searched, auto chooses among them. */
   enum Method {
-    MINMAX, PERCENTILE, MSE, KL;
+    MINMAX, PERCENTILE, MSE, KL, AUTO;
+
+    /** The searched methods, in the order auto breaks ties (least clipping first). */
+    static final Method[] SEARCHED = {MINMAX, MSE, KL, PERCENTILE};
 
     static Method parse(String s) {
       try {
         return valueOf(s.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("unknown --method '" + s + "' (minmax, percentile, mse or kl)");
+        throw new IllegalArgumentException("unknown method '" + s + "' (minmax, percentile, mse, kl or auto)");
       }
     }
 
@@ -32,110 +36,129 @@ final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, Thre
     }
   }
 
+  /** The KL search's settings: TensorRT's (2048 bins, 128 levels) or one fine enough for int16. */
+  enum KlProfile {
+    TRT, INT16;
+
+    static KlProfile parse(String s) {
+      try {
+        return valueOf(s.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("unknown --kl-profile '" + s + "' (trt or int16)");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** Bins of TensorRT's histogram, and its quantized levels. */
+  static final int TRT_BINS = 2048;
+  static final int TRT_LEVELS = 128;
+
   /**
-   * A tensor's threshold, with the search's own figure (KL divergence or expected MSE) and how many
-   * histogram bins fit in one int16 quantization step at the threshold: below 1 the histogram
-   * cannot see int16 rounding error at all, and a search aimed at it degenerates.
+   * One tensor's thresholds by method ({@link Method#SEARCHED} order is not assumed: index by
+   * ordinal), with each search's own figures and the resolution it worked at.
    */
   static final class Result implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
     // Fields, not a record: RDD results go through Spark's serializer, and its Kryo cannot do records.
-    private final int tensor;
-    private final double threshold;
-    private final double objective;
-    private final double binsPerInt16Step;
-    private final long beyond;
-    private final long[] display;
-    private final double[] candidates;
+    final int tensor;
+    final int bins;
+    final double binWidth;
+    /** Indexed by Method ordinal; AUTO unused. */
+    final double[] thresholds;
+    final double klDivergence;
+    final boolean klDiscriminates;
+    final String klResolution;
+    final double mseExpected;
+    final String mseResolution;
+    final long[] display;
 
-    Result(int tensor, double threshold, double objective, double binsPerInt16Step, long beyond, long[] display,
-        double[] candidates) {
-      this.display = display;
-      this.candidates = candidates;
+    Result(int tensor, int bins, double binWidth, double[] thresholds, double klDivergence, boolean klDiscriminates,
+        String klResolution, double mseExpected, String mseResolution, long[] display) {
       this.tensor = tensor;
-      this.threshold = threshold;
-      this.objective = objective;
-      this.binsPerInt16Step = binsPerInt16Step;
-      this.beyond = beyond;
+      this.bins = bins;
+      this.binWidth = binWidth;
+      this.thresholds = thresholds;
+      this.klDivergence = klDivergence;
+      this.klDiscriminates = klDiscriminates;
+      this.klResolution = klResolution;
+      this.mseExpected = mseExpected;
+      this.mseResolution = mseResolution;
+      this.display = display;
     }
 
-    int tensor() {
-      return tensor;
-    }
-
-    double threshold() {
-      return threshold;
-    }
-
-    double objective() {
-      return objective;
-    }
-
-    double binsPerInt16Step() {
-      return binsPerInt16Step;
-    }
-
-    /** Elements in bins wholly above the threshold. */
-    long beyond() {
-      return beyond;
-    }
-
-    /** The histogram summed down to at most 256 bins, for the report. */
-    long[] display() {
-      return display;
-    }
-
-    /** Other methods' thresholds on the same histogram, for the report: minmax, percentile 99.99, kl. */
-    double[] candidates() {
-      return candidates;
+    double threshold(Method m) {
+      return thresholds[m.ordinal()];
     }
   }
 
-  private final Broadcast<float[]> absmax;
-  private final Method method;
   private final double percentile;
+  private final KlProfile klProfile;
   private final int qmax;
 
-  ThresholdSearch(Broadcast<float[]> absmax, Method method, double percentile, int qmax) {
-    this.absmax = absmax;
-    this.method = method;
+  /** @param qmax the int16 scheme's largest magnitude code: the levels MSE and KL int16 aim at */
+  ThresholdSearch(double percentile, KlProfile klProfile, int qmax) {
     this.percentile = percentile;
+    this.klProfile = klProfile;
     this.qmax = qmax;
   }
 
   @Override
   public Result call(Tuple2<Integer, Histogram> in) {
-    int t = in._1();
-    Histogram h = in._2();
-    double threshold;
-    double objective = Double.NaN;
-    switch (method) {
-      case PERCENTILE -> threshold = Thresholds.percentile(h, percentile);
-      case KL -> {
-        Thresholds.Kl kl = Thresholds.klTensorRt(h, 128);
-        threshold = kl.threshold();
-        objective = kl.divergence();
-      }
-      case MSE -> {
-        Thresholds.Mse mse = Thresholds.mse(h, qmax, Math.min(128, h.bins() - 1));
-        threshold = mse.threshold();
-        objective = mse.mse();
-      }
-      default -> threshold = h.hi();
+    return search(in._1(), in._2());
+  }
+
+  Result search(int tensor, Histogram h) {
+    double[] t = new double[Method.values().length];
+    if (!(h.hi() > 0)) {
+      // All zero (or nothing finite): every threshold is 0, quantize gives such a tensor scale 1.
+      return new Result(tensor, h.bins(), h.binWidth(), t, Double.NaN, true, "all zero", Double.NaN, "all zero",
+          downsample(h.counts(), 256));
     }
-    double binsPerStep = h.binWidth() > 0 ? (threshold / qmax) / h.binWidth() : Double.POSITIVE_INFINITY;
-    // Elements in bins wholly above the threshold: the clipped count the histogram can see.
-    long beyond = 0;
-    double[] edges = h.edges();
-    long[] counts = h.counts();
-    for (int b = 0; b < counts.length; b++) {
-      if (edges[b] >= threshold) {
-        beyond += counts[b];
-      }
+    t[Method.MINMAX.ordinal()] = h.hi();
+    t[Method.PERCENTILE.ordinal()] = Thresholds.percentile(h, percentile);
+
+    Thresholds.MseFine mse = Thresholds.mseFine(h, qmax, 128);
+    t[Method.MSE.ordinal()] = mse.threshold();
+    String mseResolution = String.format(Locale.ROOT, "%d bins, %d candidates, %.3g bins per int16 step at T",
+        h.bins(), mse.candidates(), mse.binsPerStep());
+
+    double klDivergence;
+    boolean klDiscriminates;
+    String klResolution;
+    if (klProfile == KlProfile.TRT) {
+      // TensorRT's histogram: the fine one summed down to 2048 bins. Bin counts are powers of two,
+      // so the coarse edges are exactly every (bins/2048)-th fine edge and the sums are exact.
+      Histogram coarse = coarsen(h, TRT_BINS);
+      Thresholds.Kl kl = Thresholds.klTensorRt(coarse, Math.min(TRT_LEVELS, coarse.bins()));
+      t[Method.KL.ordinal()] = kl.threshold();
+      klDivergence = kl.divergence();
+      klDiscriminates = true;
+      klResolution = String.format(Locale.ROOT, "trt: %d bins, %d levels, %.3g bins per int16 step at T",
+          coarse.bins(), TRT_LEVELS, (kl.threshold() / qmax) / coarse.binWidth());
+    } else {
+      Thresholds.KlFine kl = Thresholds.klFine(h, qmax + 1, 256);
+      t[Method.KL.ordinal()] = kl.threshold();
+      klDivergence = kl.divergence();
+      klDiscriminates = kl.discriminates();
+      klResolution = String.format(Locale.ROOT,
+          "int16: %d bins, %d levels, %d candidates, %.3g bins per level at T, divergence spread %.3g",
+          h.bins(), qmax + 1, kl.candidates(), kl.binsPerLevel(), kl.spread());
     }
-    double kl = method == Method.KL ? threshold : Thresholds.klTensorRt(h, Math.min(128, h.bins())).threshold();
-    double[] candidates = {h.hi(), Thresholds.percentile(h, 99.99), kl};
-    return new Result(t, threshold, objective, binsPerStep, beyond, downsample(counts, 256), candidates);
+    return new Result(tensor, h.bins(), h.binWidth(), t, klDivergence, klDiscriminates, klResolution,
+        mse.mse(), mseResolution, downsample(h.counts(), 256));
+  }
+
+  /** {@code h} summed into {@code bins} bins; h's bin count must be a multiple of {@code bins}. */
+  static Histogram coarsen(Histogram h, int bins) {
+    if (h.bins() <= bins) {
+      return h;
+    }
+    return Histogram.of(h.lo(), h.hi(), downsample(h.counts(), bins));
   }
 
   private static long[] downsample(long[] counts, int bins) {

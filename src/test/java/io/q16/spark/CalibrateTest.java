@@ -50,9 +50,11 @@ class CalibrateTest extends SparkTestBase {
   void thresholdsEqualTheSearchesOnTheReferenceHistograms() throws IOException {
     Path model = model();
     JsonNode expected = Golden.json("/golden/calibration/expected.json").get("cases");
-    Calibration kl = calibrate(model, "kl", "kl", "--chunk-mb", "0.05", "--partitions", "3");
-    Calibration pct = calibrate(model, "pct", "percentile", "--percentile", "99.99");
-    Calibration mse = calibrate(model, "mse", "mse");
+    // TensorRT's resolution, so that the golden thresholds (computed on 2048 bins) apply.
+    Calibration kl = calibrate(model, "kl", "kl", "--chunk-mb", "0.05", "--partitions", "3", "--kl-profile", "trt",
+        "--bins", "2048");
+    Calibration pct = calibrate(model, "pct", "percentile", "--percentile", "99.99", "--bins", "2048");
+    Calibration mse = calibrate(model, "mse", "mse", "--bins", "2048");
     assertThat(kl.tensors()).hasSize(4); // the I64 histograms are not weights to calibrate
     org.w3c.dom.Document page = io.q16.testing.Html.parse(tmp.resolve("kl").resolve("report/index.html"));
     String text = page.getDocumentElement().getTextContent();
@@ -93,14 +95,100 @@ class CalibrateTest extends SparkTestBase {
           within(bin));
       assertThat(m.binsPerInt16Step()).isLessThan(1);
       assertThat(m.note()).contains("cannot resolve int16 rounding error");
+      assertMeasuredErrorsMatchAReference(kl.tensor(name), INPUTS.floats(name));
     }
+  }
+
+  /**
+   * Every candidate's recorded error equals quantizing the tensor with that threshold one value at
+   * a time (the scalar reference) and summing the squared errors in BigDecimal.
+   */
+  private static void assertMeasuredErrorsMatchAReference(Calibration.Entry e, float[] x) {
+    assertThat(e.candidates()).extracting(Calibration.Candidate::method)
+        .containsExactly("minmax", "mse", "kl", "percentile");
+    for (Calibration.Candidate k : e.candidates()) {
+      float scale = io.q16.testing.Reference.symmetricScale(k.threshold());
+      java.math.BigDecimal sum = java.math.BigDecimal.ZERO;
+      long clipped = 0;
+      for (float v : x) {
+        int q = io.q16.testing.Reference.quantize(v, scale, 0, -32768, 32767);
+        clipped += io.q16.testing.Reference.clipped(v, scale, 0, -32768, 32767) ? 1 : 0;
+        java.math.BigDecimal err = new java.math.BigDecimal(v)
+            .subtract(new java.math.BigDecimal(io.q16.testing.Reference.dequantize(q, scale, 0)));
+        sum = sum.add(err.multiply(err));
+      }
+      double mse = sum.doubleValue() / x.length;
+      assertThat(k.clipped()).as(e.name() + " " + k.method()).isEqualTo(clipped);
+      assertThat(k.mse()).as(e.name() + " " + k.method()).isCloseTo(mse, org.assertj.core.api.Assertions.withinPercentage(1e-9));
+    }
+  }
+
+  /** A 512K-value tensor with rare large outliers: fine enough for an int16 KL search. */
+  private Path outlierModel() throws IOException {
+    float[] x = outlierValues();
+    return io.q16.testing.Models.write(tmp.resolve("outliers.safetensors"), java.util.List.of(
+        io.q16.testing.Models.f32("outliers", x, x.length),
+        io.q16.testing.Models.f32("small", java.util.Arrays.copyOf(x, 4096), 4096)));
+  }
+
+  @Test
+  void int16KlSearchesAtInt16ResolutionOrSaysItCannot() throws IOException {
+    Path model = outlierModel();
+    Calibration kl = calibrate(model, "kl16", "kl", "--bins", "1048576");
+    Calibration.Entry big = kl.tensor("outliers");
+    // 2^19 values get 2^19 bins: 16 per level at max|x|; the search ran and discriminated.
+    assertThat(big.bins()).isEqualTo(1 << 19);
+    assertThat(big.note()).isNull();
+    assertThat(big.resolution()).contains("int16: 524288 bins, 32768 levels");
+    assertThat(big.threshold()).isLessThanOrEqualTo(big.absmax());
+    // 4096 values get 4096 bins: under 4 per level everywhere, so KL cannot tell candidates apart
+    // and says so instead of silently returning max|x|.
+    Calibration.Entry small = kl.tensor("small");
+    assertThat(small.threshold()).isEqualTo(small.absmax());
+    assertThat(small.note()).contains("KL cannot discriminate");
+    // TensorRT's profile on the same data is an int8 threshold: far below max|x|, and its
+    // measured error at int16 is far worse than min/max's (the trap the report makes visible).
+    Calibration trt = calibrate(model, "trt", "kl", "--kl-profile", "trt");
+    Calibration.Entry t = trt.tensor("outliers");
+    assertThat(t.threshold()).isLessThan(big.absmax() / 2);
+    assertThat(t.mse()).isGreaterThan(100 * t.candidates().get(0).mse());
+  }
+
+  @Test
+  void autoKeepsTheLeastMeasuredErrorAndOverridesApplyByGlob() throws IOException {
+    Path model = outlierModel();
+    Calibration auto = calibrate(model, "auto", "auto", "--percentile", "99.9", "--tensor-method", "sm*=percentile");
+    Calibration.Entry big = auto.tensor("outliers");
+    Calibration.Candidate least = big.candidates().stream()
+        .min(java.util.Comparator.comparingDouble(Calibration.Candidate::mse)).orElseThrow();
+    assertThat(big.method()).isEqualTo("auto:" + least.method());
+    assertThat(big.threshold()).isEqualTo(least.threshold());
+    assertThat(big.mse()).isEqualTo(least.mse());
+    // Percentile 99.9 clips the outliers: measured, it loses to the others at int16.
+    assertThat(big.candidates().get(3).mse()).isGreaterThan(least.mse());
+    assertMeasuredErrorsMatchAReference(big, outlierValues());
+    Calibration.Entry small = auto.tensor("small");
+    assertThat(small.method()).isEqualTo("percentile");
+    assertThat(small.threshold()).isEqualTo(small.candidates().get(3).threshold());
+    String page = Files.readString(tmp.resolve("auto").resolve("report/index.html"));
+    assertThat(page).contains("Measured SQNR of every method");
+    io.q16.testing.Html.parse(tmp.resolve("auto").resolve("report/index.html"));
+  }
+
+  private static float[] outlierValues() {
+    java.util.Random r = new java.util.Random(7);
+    float[] x = new float[1 << 19];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (r.nextGaussian() * (r.nextInt(20000) == 0 ? 40 : 1));
+    }
+    return x;
   }
 
   @Test
   void calibrationIsBitIdenticalForAnyPartitioningAndChunking() throws IOException {
     Path model = model();
-    Calibration a = calibrate(model, "a", "kl", "--partitions", "1", "--chunk-mb", "16");
-    Calibration b = calibrate(model, "b", "kl", "--partitions", "7", "--chunk-mb", "0.013");
+    Calibration a = calibrate(model, "a", "auto", "--partitions", "1", "--chunk-mb", "16");
+    Calibration b = calibrate(model, "b", "auto", "--partitions", "7", "--chunk-mb", "0.013");
     assertThat(b.tensors()).isEqualTo(a.tensors());
     assertThat(b.sourceFingerprint()).isEqualTo(a.sourceFingerprint());
   }

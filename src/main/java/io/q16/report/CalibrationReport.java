@@ -1,0 +1,91 @@
+package io.q16.report;
+
+import io.q16.format.Calibration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The calibrate report: the chosen threshold per tensor with its measured error, every method's
+ * measured error side by side (so that a method that helps int8 and hurts int16 shows it), and
+ * each tensor's |x| histogram with all thresholds drawn on it.
+ */
+public final class CalibrationReport {
+  private CalibrationReport() {}
+
+  /**
+   * @param display per tensor (same order as {@code c.tensors()}), its |x| histogram summed down to
+   *     a few hundred bins over [0, max|x|], or null
+   */
+  public static byte[] html(Calibration c, long[][] display) {
+    HtmlReport r = new HtmlReport("Q16 calibration: " + c.source());
+    r.paragraph("Method " + c.method() + ", scheme " + c.scheme() + ", KL profile " + c.klProfile() + ", up to "
+        + c.bins() + " histogram bins over [0, max|x|] per tensor. Every method's threshold is measured on the data"
+        + " (exact sums): MSE and SQNR are what quantize will get with that threshold.");
+    List<List<String>> rows = new ArrayList<>();
+    for (Calibration.Entry e : c.tensors()) {
+      rows.add(List.of(e.name(), e.method(), g(e.threshold()), g(e.absmax()),
+          String.format(Locale.ROOT, "%.4f", e.absmax() > 0 ? e.threshold() / e.absmax() : 1),
+          String.format(Locale.ROOT, "%.5f%%", 100 * e.clippedFraction()), db(e.sqnrDb(), e.mse()),
+          e.mse() == null ? "-" : g(e.mse()),
+          e.binsPerInt16Step() < 0 ? "-" : String.format(Locale.ROOT, "%.3g", e.binsPerInt16Step()),
+          e.note() == null ? "" : e.note()));
+    }
+    r.heading("Chosen thresholds");
+    r.table(List.of("tensor", "method", "threshold", "max|x|", "threshold / max", "clipped", "SQNR dB", "MSE",
+        "bins per int16 step", "note"), rows);
+
+    r.heading("Measured SQNR of every method (dB; higher is better)");
+    List<String> header = new ArrayList<>(List.of("tensor"));
+    List<Calibration.Candidate> first = c.tensors().isEmpty() ? List.of() : c.tensors().get(0).candidates();
+    for (Calibration.Candidate k : first) {
+      header.add(k.method());
+    }
+    header.add("best");
+    List<List<String>> measured = new ArrayList<>();
+    for (Calibration.Entry e : c.tensors()) {
+      List<String> row = new ArrayList<>(List.of(e.name()));
+      Calibration.Candidate best = null;
+      for (Calibration.Candidate k : e.candidates()) {
+        row.add(db(k.sqnrDb(), k.mse()) + (k.clipped() > 0 ? " (" + k.clipped() + " clipped)" : ""));
+        if (best == null || k.mse() < best.mse()) {
+          best = k;
+        }
+      }
+      row.add(best == null ? "-" : best.method());
+      measured.add(row);
+    }
+    r.table(header, measured);
+
+    r.heading("Histograms");
+    for (int t = 0; t < c.tensors().size(); t++) {
+      Calibration.Entry e = c.tensors().get(t);
+      if (display == null || display[t] == null) {
+        continue;
+      }
+      double[] marks = new double[1 + e.candidates().size()];
+      String[] labels = new String[marks.length];
+      marks[0] = e.threshold();
+      labels[0] = e.method();
+      for (int k = 0; k < e.candidates().size(); k++) {
+        marks[k + 1] = e.candidates().get(k).threshold();
+        labels[k + 1] = e.candidates().get(k).method();
+      }
+      r.histogram(e.name() + ": |x| histogram (log counts); " + (e.resolution() == null ? "" : e.resolution()),
+          display[t], e.absmax(), marks, labels);
+    }
+    return r.toBytes();
+  }
+
+  private static String g(double v) {
+    return String.format(Locale.ROOT, "%.6g", v);
+  }
+
+  /** SQNR in dB; a null SQNR with zero error is exact. */
+  private static String db(Double sqnr, Double mse) {
+    if (sqnr == null) {
+      return mse != null && mse == 0 ? "exact" : "-";
+    }
+    return String.format(Locale.ROOT, "%.2f", sqnr);
+  }
+}
