@@ -30,14 +30,14 @@ public final class CandidateErrors implements Fold<CandidateErrors> {
    */
   public CandidateErrors(QuantParams[] candidates, float absmax) {
     this.candidates = candidates.clone();
-    // Errors can exceed max|x| a little (asymmetric ranges round outward): one more bit of room.
-    int unit = ExactSum.unitFor(2.0 * absmax);
+    // Units that keep the common term in ExactSum's one-limb fast path: a rounding error is at most
+    // half a step, so its square is below 2^40 units of (scale)²·2^-40; x² is below 2^61 units.
     this.squaredErrors = new ExactSum[candidates.length];
     for (int k = 0; k < candidates.length; k++) {
-      squaredErrors[k] = new ExactSum(unit);
+      squaredErrors[k] = new ExactSum(ExactSum.unitFor(candidates[k].scale(), 40));
     }
     this.clipped = new long[candidates.length];
-    this.squares = new ExactSum(unit);
+    this.squares = new ExactSum(ExactSum.unitFor(absmax, 61));
   }
 
   @Override

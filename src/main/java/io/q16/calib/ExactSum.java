@@ -9,9 +9,10 @@ import java.io.Serializable;
  *
  * <p>Each term is scaled by 2^-unitExponent (exact: a power of two) and truncated to an integer
  * number of units; the truncation depends only on the term, never on what it is added to. The
- * integer is held in three 62-bit limbs (186 bits): with the unit chosen as {@code max² · 2^-100}
- * for terms up to {@code max²}, 2^46 terms fit, and any term above 2^-100 of the largest keeps
- * its 53 significant bits.
+ * integer is held in three 62-bit limbs (186 bits). Callers pick the unit so that the common term
+ * fits the first limb (the fast path) and the largest possible one fits all three many times over:
+ * for squared quantization errors, 2^-40 of (scale/2)²·4, so a rounding error keeps 40 bits below
+ * the step and a clipped value (up to 2^17 steps) is far from the 2^186 limit.
  */
 public final class ExactSum implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -36,12 +37,13 @@ public final class ExactSum implements Serializable {
   }
 
   /**
-   * A unit fit for terms up to {@code max²}: 2^-100 of the next power of two above it. The
-   * exponent is clamped to double's normal range so that scaling stays exact.
+   * A unit for squares of values up to {@code max}: 2^-bits of the next power of two above max²,
+   * so that such a square is below 2^bits units. The exponent is clamped to double's normal range
+   * so that scaling stays exact.
    */
-  public static int unitFor(double max) {
+  public static int unitFor(double max, int bits) {
     int e = max > 0 && max < Double.POSITIVE_INFINITY ? Math.getExponent(max) + 1 : 0;
-    return Math.max(Double.MIN_EXPONENT, Math.min(Double.MAX_EXPONENT, 2 * e - 100));
+    return Math.max(Double.MIN_EXPONENT, Math.min(Double.MAX_EXPONENT, 2 * e - bits));
   }
 
   public int unitExponent() {
@@ -54,6 +56,14 @@ public final class ExactSum implements Serializable {
       throw new IllegalArgumentException("ExactSum takes finite non-negative terms, not " + v);
     }
     double s = v * inverseUnit;
+    if (s < 0x1p62) {
+      // The common case (units are chosen so that typical terms land here): one limb, and the
+      // carry out of it is branch-free. l0 < 2^62 before, so the sum cannot overflow a long.
+      l0 += (long) s;
+      l1 += l0 >>> 62;
+      l0 &= MASK;
+      return;
+    }
     if (s >= 0x1p186) {
       throw new ArithmeticException("term " + v + " overflows a sum in units of 2^" + unitExponent);
     }

@@ -141,7 +141,7 @@ final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, Thre
       klResolution = String.format(Locale.ROOT, "trt: %d bins, %d levels, %.3g bins per int16 step at T",
           coarse.bins(), TRT_LEVELS, (kl.threshold() / qmax) / coarse.binWidth());
     } else {
-      Thresholds.KlFine kl = Thresholds.klFine(h, qmax + 1, 256);
+      Thresholds.KlFine kl = Thresholds.klFine(h, qmax + 1, 128);
       t[Method.KL.ordinal()] = kl.threshold();
       klDivergence = kl.divergence();
       klDiscriminates = kl.discriminates();
