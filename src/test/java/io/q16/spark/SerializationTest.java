@@ -51,6 +51,27 @@ class SerializationTest {
       assertThat(roundTrip(s, refs)).isEqualTo(refs);
       assertThat(roundTrip(s, new io.q16.quant.TensorSpec[] {spec})[0]).isEqualTo(spec);
       assertThat(roundTrip(s, spec).layout().units()).isEqualTo(20);
+      // Calibration: the fold factories (broadcast) and the folds and search results (shuffled, collected).
+      float[] x = {0.5f, -2f, 1.25f, Float.POSITIVE_INFINITY, 3f};
+      io.q16.calib.Histogram h = roundTrip(s, new CalibrateJob.MagnitudeBins(new float[] {3f}, new int[] {2048}))
+          .create(0);
+      h.accept(x, 0, x.length);
+      io.q16.calib.Histogram h2 = roundTrip(s, h);
+      assertThat(h2.counts()).isEqualTo(h.counts());
+      assertThat(h2.outside()).isEqualTo(1);
+      h2.accept(x, 0, 1); // still folds |x| after the trip
+      assertThat(h2.total()).isEqualTo(5);
+      io.q16.calib.CandidateErrors e = roundTrip(s, new CalibrateJob.Candidates(
+          new QuantParams[][] {{p, QuantParams.calibrated(Scheme.SYMMETRIC, -2f, 3f, 1f)}}, new float[] {3f})).create(0);
+      e.accept(x, 0, x.length);
+      io.q16.calib.CandidateErrors e2 = roundTrip(s, e);
+      e2.accept(x, 0, x.length); // the transient scratch comes back
+      e.accept(x, 0, x.length);
+      assertThat(e2.squaredError(1)).isEqualTo(e.squaredError(1));
+      assertThat(e2.clipped(1)).isEqualTo(e.clipped(1)).isPositive();
+      ThresholdSearch.Result r = roundTrip(s, new ThresholdSearch(99.9, ThresholdSearch.KlProfile.INT16, 32767)
+          .search(0, h));
+      assertThat(r.threshold(ThresholdSearch.Method.MINMAX)).isEqualTo(3.0);
     }
   }
 }
