@@ -66,6 +66,16 @@ final class CalibrateCommand implements Callable<Integer> {
       description = "Percentile of |x| for --method percentile. Default: ${DEFAULT-VALUE}.")
   double percentile;
 
+  @Option(names = "--granularity", paramLabel = "KIND", defaultValue = "tensor",
+      description = "tensor, or channel: pass 1 also records every channel's range along --axis (tensors of rank"
+          + " >= 2), and quantize --granularity channel clips each channel at the tensor's threshold."
+          + " Thresholds and measured errors are per tensor. Default: ${DEFAULT-VALUE}.")
+  String granularity;
+
+  @Option(names = "--axis", paramLabel = "N", defaultValue = "0",
+      description = "Channel axis for --granularity channel. Default: ${DEFAULT-VALUE}.")
+  int axis;
+
   @Option(names = "--bins", paramLabel = "N", defaultValue = "262144",
       description = "Histogram bins over [0, max|x|], a power of two from 2048 to 1048576; a tensor gets at most"
           + " as many as it has values. 262144 is 8 bins per int16 step at max|x|. Default: ${DEFAULT-VALUE}.")
@@ -85,15 +95,20 @@ final class CalibrateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     NanPolicy policy;
     io.q16.quant.Scheme linear;
+    io.q16.quant.Granularity g;
     try {
       policy = NanPolicy.parse(nan);
       linear = io.q16.quant.Scheme.parse(scheme);
+      if (!granularity.equals("tensor") && !granularity.equals("channel")) {
+        throw new IllegalArgumentException("--granularity " + granularity + " (calibrate takes tensor or channel)");
+      }
+      g = granularity.equals("channel") ? io.q16.quant.Granularity.channel(axis) : io.q16.quant.Granularity.TENSOR;
     } catch (IllegalArgumentException e) {
       throw io.q16.Errors.usage(e.getMessage());
     }
     Calibration c = CalibrateJob.run(Sessions.get("q16 calibrate"), new CalibrateJob.Options(model, out, method,
         percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy, linear, klProfile,
-        tensorMethods), System.err);
+        tensorMethods, g), System.err);
     PrintWriter w = spec.commandLine().getOut();
     int width = Math.max(6, c.tensors().stream().mapToInt(e -> e.name().length()).max().orElse(6));
     w.printf(Locale.ROOT, "%-" + width + "s  %-14s  %12s  %12s  %9s  %8s  %s%n", "tensor", "method", "threshold",

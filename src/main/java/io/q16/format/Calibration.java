@@ -41,7 +41,14 @@ public record Calibration(
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Entry(String name, String method, float threshold, float absmax, double clippedFraction, int bins,
       double binWidth, Double objective, double binsPerInt16Step, String note, Float min, Float max, Long count,
-      Double mse, Double sqnrDb, String resolution, List<Candidate> candidates) {}
+      Double mse, Double sqnrDb, String resolution, List<Candidate> candidates, Channels channels) {}
+
+  /**
+   * Per-channel ranges along {@code axis} (calibrate --granularity channel): quantize per channel
+   * clips each channel's range at the tensor's threshold, so channel c gets
+   * min(T, max(|min[c]|, |max[c]|)).
+   */
+  public record Channels(int axis, float[] min, float[] max) {}
 
   /** One method's threshold for a tensor and its error measured on the data (exact sums). */
   @JsonInclude(JsonInclude.Include.NON_NULL)

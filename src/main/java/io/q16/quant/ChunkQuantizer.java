@@ -37,7 +37,7 @@ public final class ChunkQuantizer {
     float[] scales = new float[units];
     int[] zps = new int[units];
     for (int u = 0; u < units; u++) {
-      QuantParams p = QuantParams.minMax(spec.scheme(), min[u], max[u], spec.overflow());
+      QuantParams p = spec.unitParams(min[u], max[u]);
       scales[u] = p.scale();
       zps[u] = p.zeroPoint();
     }

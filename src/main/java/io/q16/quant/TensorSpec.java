@@ -23,6 +23,8 @@ public final class TensorSpec implements Serializable {
   private float[] scales;
   private int[] zeroPoints;
   private NonlinearParams nonlinear;
+  private float clip = Float.POSITIVE_INFINITY;
+  private boolean unitRanges;
   private transient UnitLayout layout;
 
   public TensorSpec(long[] shape, Granularity granularity, Scheme scheme, boolean unsigned) {
@@ -59,6 +61,41 @@ public final class TensorSpec implements Serializable {
     this.scales = scales;
     this.zeroPoints = zeroPoints;
     return this;
+  }
+
+  /**
+   * Sets a calibrated clipping threshold T for every unit: each unit's range is clipped to
+   * [-T, T] before its parameters are chosen (QuantParams.calibrated), and values beyond clip.
+   */
+  public TensorSpec withClip(float threshold) {
+    this.clip = threshold;
+    return this;
+  }
+
+  /**
+   * Asks the stats pass for every unit's range even when units are local to chunks (calibrate
+   * records per-channel ranges; quantize does not need them on the driver).
+   */
+  public TensorSpec withUnitRanges() {
+    this.unitRanges = true;
+    return this;
+  }
+
+  /** True when the stats pass must return per-unit ranges for this tensor. */
+  public boolean unitRangesWanted() {
+    return granularity.kind() != Granularity.Kind.TENSOR && (unitRanges || !localUnits());
+  }
+
+  /** The calibrated threshold, or +Inf for min/max calibration. */
+  public float clip() {
+    return clip;
+  }
+
+  /** A unit's parameters from its finite range: min/max under the overflow policy, or clipped at {@link #clip}. */
+  public QuantParams unitParams(float min, float max) {
+    return clip == Float.POSITIVE_INFINITY
+        ? QuantParams.minMax(scheme, min, max, overflow)
+        : QuantParams.calibrated(scheme, min, max, clip);
   }
 
   /** Sets the codec parameters of a non-linear scheme. */
@@ -100,7 +137,8 @@ public final class TensorSpec implements Serializable {
   public boolean equals(Object o) {
     return o instanceof TensorSpec t && Arrays.equals(shape, t.shape) && granularity.equals(t.granularity)
         && scheme == t.scheme && unsigned == t.unsigned && overflow == t.overflow && Arrays.equals(scales, t.scales)
-        && Arrays.equals(zeroPoints, t.zeroPoints) && java.util.Objects.equals(nonlinear, t.nonlinear);
+        && Arrays.equals(zeroPoints, t.zeroPoints) && java.util.Objects.equals(nonlinear, t.nonlinear)
+        && Float.compare(clip, t.clip) == 0;
   }
 
   @Override

@@ -55,7 +55,8 @@ import org.apache.spark.sql.SparkSession;
 public final class CalibrateJob {
   /** What to calibrate and how. {@code tensorMethods} holds "GLOB=METHOD" overrides, first match wins. */
   public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
-      int partitions, NanPolicy nanPolicy, Scheme scheme, String klProfile, List<String> tensorMethods) {}
+      int partitions, NanPolicy nanPolicy, Scheme scheme, String klProfile, List<String> tensorMethods,
+      Granularity granularity) {}
 
   /** ONNX Runtime's calibration table: {"tensor": [rmin, rmax]}. */
   public static final String ORT_TABLE = "ort_calibration.json";
@@ -121,7 +122,11 @@ public final class CalibrateJob {
     }
     TensorSpec[] specs = new TensorSpec[tensors.size()];
     for (int t = 0; t < specs.length; t++) {
-      specs[t] = new TensorSpec(tensors.get(t).shape(), Granularity.TENSOR, Scheme.SYMMETRIC, false);
+      // Per channel (rank >= 2 and the axis exists): the stats pass also returns every channel's range.
+      long[] shape = tensors.get(t).shape();
+      Granularity g = o.granularity().kind() == Granularity.Kind.CHANNEL && shape.length >= 2
+          && o.granularity().axis() < shape.length ? o.granularity() : Granularity.TENSOR;
+      specs[t] = new TensorSpec(shape, g, Scheme.SYMMETRIC, false).withUnitRanges();
     }
     Plan plan = Plan.of(tensors, o.chunkBytes(), Long.MAX_VALUE);
     progress.printf("[plan] %s: %s to calibrate (%s), %s, method %s%n", o.model(),
@@ -138,9 +143,28 @@ public final class CalibrateJob {
       }
       ValueSource source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
       Result r = calibrate(spark, o, methods, source, ranges, o.model(), fingerprint(tensors, stats), progress);
+      r = withChannels(r, specs, stats);
       write(out, r, ranges);
       return r.calibration();
     }
+  }
+
+  /** The entries of per-channel tensors with their channels' ranges from pass 1. */
+  private static Result withChannels(Result r, TensorSpec[] specs, TensorStats[] stats) {
+    List<Calibration.Entry> entries = new ArrayList<>();
+    for (int t = 0; t < specs.length; t++) {
+      Calibration.Entry e = r.calibration().tensors().get(t);
+      if (specs[t].granularity().kind() == Granularity.Kind.CHANNEL && stats[t].unitMin != null) {
+        e = new Calibration.Entry(e.name(), e.method(), e.threshold(), e.absmax(), e.clippedFraction(), e.bins(),
+            e.binWidth(), e.objective(), e.binsPerInt16Step(), e.note(), e.min(), e.max(), e.count(), e.mse(),
+            e.sqnrDb(), e.resolution(), e.candidates(),
+            new Calibration.Channels(specs[t].granularity().axis(), stats[t].unitMin, stats[t].unitMax));
+      }
+      entries.add(e);
+    }
+    Calibration c = r.calibration();
+    return new Result(new Calibration(c.format(), c.formatVersion(), c.createdAt(), c.source(), c.sourceFingerprint(),
+        c.method(), c.percentile(), c.bins(), c.scheme(), c.klProfile(), entries), r.display());
   }
 
   /** A calibration and, per tensor, its |x| histogram summed down for the report. */
@@ -263,7 +287,7 @@ public final class CalibrateJob {
     return new Calibration.Entry(name, chosenName, threshold, absmax,
         count == 0 || m == null ? 0 : (double) m.clipped(k) / count, bins, binWidth, objective, binsPerStep, note,
         range.finite() == 0 ? null : range.min(), range.finite() == 0 ? null : range.max(), count,
-        m == null ? null : m.mse(k), m == null ? null : finiteOrNull(m.sqnrDb(k)), resolution, candidates);
+        m == null ? null : m.mse(k), m == null ? null : finiteOrNull(m.sqnrDb(k)), resolution, candidates, null);
   }
 
   private static int indexOf(Method m) {

@@ -136,6 +136,12 @@ public final class QuantizeJob {
     Plan plan = Plan.of(toQuantize, options.chunkBytes(), options.shardBytes(), align);
     Calibration calibration = readCalibration(conf, toQuantize);
     Map<String, Calibration.Entry> thresholds = calibration == null ? Map.of() : calibration.byName();
+    for (int t = 0; t < specs.length && calibration != null; t++) {
+      // Per channel or group: every unit's range is clipped at the tensor's calibrated threshold.
+      if (specs[t].granularity().kind() != Granularity.Kind.TENSOR) {
+        specs[t].withClip(thresholds.get(toQuantize.get(t).name()).threshold());
+      }
+    }
     String runId = OutputDir.newRunId();
     progress.printf("[plan] %s: %s (%d to quantize), %s, %s, %s%n",
         options.model(), Units.count(model.tensors().size(), "tensor"), toQuantize.size(),
@@ -153,7 +159,7 @@ public final class QuantizeJob {
         if (!options.scheme().linear()) {
           specs[t].withNonlinear(NonlinearParams.fromStats(options.scheme(), options.exponentBits(), r.absmax(),
               stats[t].minNonZero));
-        } else if (calibration != null) {
+        } else if (calibration != null && specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = calibrated(r, thresholds.get(plan.tensors().get(t).name()).threshold());
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
@@ -165,7 +171,7 @@ public final class QuantizeJob {
             // A tensor without elements has no chunk statistics: its units hold nothing.
             float lo = stats[t].unitMin == null ? Float.POSITIVE_INFINITY : stats[t].unitMin[u];
             float hi = stats[t].unitMax == null ? Float.NEGATIVE_INFINITY : stats[t].unitMax[u];
-            QuantParams p = QuantParams.minMax(options.scheme(), lo, hi, options.overflow());
+            QuantParams p = specs[t].unitParams(lo, hi);
             scales[u] = p.scale();
             zps[u] = p.zeroPoint();
           }
@@ -192,8 +198,8 @@ public final class QuantizeJob {
     if (options.calibration() == null) {
       return null;
     }
-    if (!options.scheme().linear() || options.granularity().kind() != Granularity.Kind.TENSOR) {
-      throw Errors.usage("--calibration applies per tensor to the linear schemes");
+    if (!options.scheme().linear()) {
+      throw Errors.usage("--calibration applies to the linear schemes (symmetric, symmetric-restricted, asymmetric)");
     }
     String path = options.calibration();
     var status = io.q16.fs.HadoopFs.statusOrNull(path, conf);

@@ -3,7 +3,6 @@ package io.q16.spark;
 import io.q16.calib.MagnitudeStats;
 import io.q16.calib.RangeStats;
 import io.q16.quant.GranularKernel;
-import io.q16.quant.Granularity;
 import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
 import io.q16.tensor.DType;
@@ -65,7 +64,7 @@ final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats
         if (spec.scheme() == Scheme.LOG) {
           out.setMinNonZero(new MagnitudeStats().update(x, 0, task.getCount()).minNonZero());
         }
-        if (spec.granularity().kind() != Granularity.Kind.TENSOR && !spec.localUnits()) {
+        if (spec.unitRangesWanted()) {
           if (unitsTensor != task.getTensorId()) {
             int units = (int) spec.layout().units();
             unitMin = new float[units];

@@ -109,6 +109,58 @@ class GranularityJobTest extends SparkTestBase {
   }
 
   @org.junit.jupiter.api.Test
+  void perChannelCalibrationRecordsChannelRangesAndQuantizeClipsEachChannelAtTheThreshold() throws IOException {
+    // Rows scaled by 1 + r/4, one outlier in row 3: the percentile threshold cuts the outlier row's
+    // range and leaves the others, whose max|x| is below it.
+    float[] x = Models.weights(21, 8 * 300, 0.02);
+    for (int r = 0; r < 8; r++) {
+      for (int c = 0; c < 300; c++) {
+        x[r * 300 + c] *= 1 + r / 4f;
+      }
+    }
+    x[3 * 300 + 7] = 5f;
+    Path model = Models.write(tmp.resolve("chan.safetensors"), List.of(Models.f32("w", x, 8, 300)));
+    Path cal = tmp.resolve("chan-cal");
+    assertThat(CliTestAccess.q16("calibrate", model.toString(), "--out", cal.toString(), "--method", "percentile",
+        "--percentile", "99.9", "--granularity", "channel", "--chunk-mb", "0.002")).isZero();
+    io.q16.format.Calibration.Entry e = io.q16.format.Calibration.fromJson(
+        java.nio.file.Files.readAllBytes(cal.resolve("calibration.json"))).tensor("w");
+    assertThat(e.channels().axis()).isZero();
+    float t = e.threshold();
+    assertThat(t).isLessThan(5f);
+    Path out = tmp.resolve("chan-q");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", out.toString(), "--granularity", "channel",
+        "--calibration", cal.toString())).isZero();
+    List<org.apache.spark.sql.Row> rows = spark().read().parquet(out.resolve("shards").toString())
+        .orderBy("chunk").select("scales").collectAsList();
+    List<Float> scales = new java.util.ArrayList<>();
+    for (org.apache.spark.sql.Row r : rows) {
+      for (float f : io.q16.quant.Codes.floats((byte[]) r.get(0))) {
+        scales.add(f);
+      }
+    }
+    long clipped = 0;
+    for (int r = 0; r < 8; r++) {
+      float lo = Float.POSITIVE_INFINITY;
+      float hi = Float.NEGATIVE_INFINITY;
+      for (int c = 0; c < 300; c++) {
+        lo = Math.min(lo, x[r * 300 + c]);
+        hi = Math.max(hi, x[r * 300 + c]);
+      }
+      assertThat(e.channels().min()[r]).isEqualTo(lo);
+      assertThat(e.channels().max()[r]).isEqualTo(hi);
+      float absmax = Math.max(-lo, hi);
+      float want = QuantParams.of(Scheme.SYMMETRIC, lo, hi, Math.min(t, absmax)).scale();
+      assertThat(scales.get(r)).as("channel %d", r).isEqualTo(want);
+      for (int c = 0; c < 300; c++) {
+        clipped += io.q16.testing.Reference.clipped(x[r * 300 + c], want, 0, -32768, 32767) ? 1 : 0;
+      }
+    }
+    assertThat(Outputs.manifest(out).tensor("w").clipped()).isEqualTo(clipped).isPositive();
+    assertThat(CliTestAccess.q16("verify", out.toString())).isZero();
+  }
+
+  @org.junit.jupiter.api.Test
   void perChannelScalesFollowTheChannels() throws IOException {
     // Row r of a [16, 40] weight is scaled by 2^r: channel scales along axis 0 must double, row by row.
     float[] x = Models.weights(9, 16 * 40, 0.01);
