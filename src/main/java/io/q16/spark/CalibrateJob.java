@@ -226,13 +226,14 @@ public final class CalibrateJob {
   }
 
   /**
-   * Histogram bins for a tensor of {@code count} values: the requested resolution, but no more
-   * bins than values (rounded up to a power of two, at least TensorRT's 2048): a small tensor's
-   * histogram would be mostly empty, and every task holds one per tensor it touches.
+   * Histogram bins for a tensor of {@code count} values: the requested resolution, but at most four
+   * times the values rounded up to a power of two (at least TensorRT's 2048): a bias or norm of a
+   * few hundred values needs no 2 MiB histogram, and every task holds one per tensor it touches.
+   * From 32768 values up a tensor gets the int16 KL search's 4 bins per level at max|x|.
    */
   static int binsFor(long count, int requested) {
     long pow = Long.highestOneBit(Math.max(1, count - 1)) << 1;
-    return (int) Math.max(MIN_BINS, Math.min(requested, pow));
+    return (int) Math.max(MIN_BINS, Math.min(requested, 4 * pow));
   }
 
   private static Calibration.Entry entry(String name, Method method, RangeStats range, ThresholdSearch.Result r,

@@ -136,12 +136,12 @@ class CalibrateTest extends SparkTestBase {
     Path model = outlierModel();
     Calibration kl = calibrate(model, "kl16", "kl", "--bins", "1048576");
     Calibration.Entry big = kl.tensor("outliers");
-    // 2^19 values get 2^19 bins: 16 per level at max|x|; the search ran and discriminated.
-    assertThat(big.bins()).isEqualTo(1 << 19);
+    // 2^19 values get the 2^20 bins asked for: 32 per level at max|x|; the search ran and discriminated.
+    assertThat(big.bins()).isEqualTo(1 << 20);
     assertThat(big.note()).isNull();
-    assertThat(big.resolution()).contains("int16: 524288 bins, 32768 levels");
+    assertThat(big.resolution()).contains("int16: 1048576 bins, 32768 levels");
     assertThat(big.threshold()).isLessThanOrEqualTo(big.absmax());
-    // 4096 values get 4096 bins: under 4 per level everywhere, so KL cannot tell candidates apart
+    // 4096 values get 16384 bins: under 4 per level everywhere, so KL cannot tell candidates apart
     // and says so instead of silently returning max|x|.
     Calibration.Entry small = kl.tensor("small");
     assertThat(small.threshold()).isEqualTo(small.absmax());
