@@ -33,6 +33,42 @@ public final class Thresholds {
     return edges[c.length];
   }
 
+  /**
+   * Both tails of a signed histogram cut at {@code percent}: the lower threshold is the left edge
+   * of the first bin whose cumulative share exceeds (100 - percent)/100, the upper the right edge
+   * of the first bin whose share reaches percent/100 (so that percent = 100 keeps [min, max]).
+   */
+  public static double[] percentileTails(Histogram h, double percent) {
+    long[] c = h.counts();
+    long total = 0;
+    for (long v : c) {
+      total += v;
+    }
+    double[] edges = h.edges();
+    if (total == 0) {
+      return new double[] {h.lo(), h.hi()};
+    }
+    double low = (100 - percent) / 100.0;
+    double high = percent / 100.0;
+    double lo = h.lo();
+    double hi = h.hi();
+    boolean loFound = false;
+    long cum = 0;
+    for (int i = 0; i < c.length; i++) {
+      cum += c[i];
+      double share = (double) cum / total;
+      if (!loFound && share > low) {
+        lo = edges[i];
+        loFound = true;
+      }
+      if (share >= high) {
+        hi = edges[i + 1];
+        break;
+      }
+    }
+    return new double[] {lo, hi};
+  }
+
   /** A KL search result: threshold, the bin index it ends at, and the divergence there. */
   public record Kl(double threshold, int index, double divergence) {}
 

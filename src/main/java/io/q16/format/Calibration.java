@@ -33,7 +33,8 @@ public record Calibration(
       .build();
 
   /**
-   * One tensor's calibration: the chosen method's threshold T, the finite range, the measured
+   * One tensor's calibration: the chosen method's threshold T (or, for the asymmetric scheme's
+   * percentile, the range [clipMin, clipMax] it keeps, with T = max(|clipMin|, |clipMax|)), the finite range, the measured
    * error of quantizing with T ({@code mse}, {@code sqnrDb}: null when exact; clipped fraction),
    * every method's candidate with its measured error, the search resolution, and a note when the
    * resolution limits a method.
@@ -41,7 +42,8 @@ public record Calibration(
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Entry(String name, String method, float threshold, float absmax, double clippedFraction, int bins,
       double binWidth, Double objective, double binsPerInt16Step, String note, Float min, Float max, Long count,
-      Double mse, Double sqnrDb, String resolution, List<Candidate> candidates, Channels channels) {}
+      Double mse, Double sqnrDb, String resolution, List<Candidate> candidates, Channels channels, Float clipMin,
+      Float clipMax) {}
 
   /**
    * Per-channel ranges along {@code axis} (calibrate --granularity channel): quantize per channel
@@ -52,7 +54,8 @@ public record Calibration(
 
   /** One method's threshold for a tensor and its error measured on the data (exact sums). */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record Candidate(String method, float threshold, double mse, Double sqnrDb, long clipped) {}
+  public record Candidate(String method, float threshold, double mse, Double sqnrDb, long clipped, Float clipMin,
+      Float clipMax) {}
 
   public byte[] toJson() {
     try {

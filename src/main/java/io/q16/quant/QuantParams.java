@@ -110,6 +110,20 @@ public final class QuantParams implements Serializable {
   }
 
   /**
+   * Parameters that keep [lo, hi] of the finite range [min, max] (the asymmetric percentile's two
+   * tail cuts): asymmetric takes [max(min, lo), min(max, hi)]; symmetric schemes take the larger
+   * magnitude of the two as T.
+   */
+  public static QuantParams clipped(Scheme scheme, float min, float max, float lo, float hi) {
+    float a = Math.max(min, lo);
+    float b = Math.min(max, hi);
+    if (scheme == Scheme.ASYMMETRIC) {
+      return of(scheme, a, b, Math.max(Math.abs(a), Math.abs(b)));
+    }
+    return calibrated(scheme, min, max, Math.max(Math.abs(a), Math.abs(b)));
+  }
+
+  /**
    * Min/max calibration of the finite range [min, max]: threshold max(|min|, |max|). An empty
    * range (min > max: no finite value) is treated like an all-zero one.
    */

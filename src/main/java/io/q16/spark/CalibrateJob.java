@@ -6,6 +6,7 @@ import io.q16.Units;
 import io.q16.calib.CandidateErrors;
 import io.q16.calib.Histogram;
 import io.q16.calib.RangeStats;
+import io.q16.calib.TensorHistograms;
 import io.q16.format.Calibration;
 import io.q16.format.Crc32c;
 import io.q16.format.Model;
@@ -158,7 +159,8 @@ public final class CalibrateJob {
         e = new Calibration.Entry(e.name(), e.method(), e.threshold(), e.absmax(), e.clippedFraction(), e.bins(),
             e.binWidth(), e.objective(), e.binsPerInt16Step(), e.note(), e.min(), e.max(), e.count(), e.mse(),
             e.sqnrDb(), e.resolution(), e.candidates(),
-            new Calibration.Channels(specs[t].granularity().axis(), stats[t].unitMin, stats[t].unitMax));
+            new Calibration.Channels(specs[t].granularity().axis(), stats[t].unitMin, stats[t].unitMax), e.clipMin(),
+            e.clipMax());
       }
       entries.add(e);
     }
@@ -186,7 +188,15 @@ public final class CalibrateJob {
 
     long t0 = System.nanoTime();
     ThresholdSearch.Result[] results = new ThresholdSearch.Result[n];
-    for (ThresholdSearch.Result r : source.fold("histogram", jsc.broadcast(new MagnitudeBins(absmax, bins)),
+    boolean tails = o.scheme() == Scheme.ASYMMETRIC;
+    float[] mins = new float[n];
+    float[] maxs = new float[n];
+    for (int t = 0; t < n; t++) {
+      mins[t] = ranges[t].finite() == 0 ? 0 : ranges[t].min();
+      maxs[t] = ranges[t].finite() == 0 ? 0 : ranges[t].max();
+    }
+    for (ThresholdSearch.Result r : source.fold("histogram",
+        jsc.broadcast(new HistogramBins(absmax, tails ? mins : null, tails ? maxs : null, bins)),
         new ThresholdSearch(o.percentile(), methods.klProfile(), qmax))) {
       results[r.tensor] = r;
     }
@@ -194,8 +204,10 @@ public final class CalibrateJob {
         Units.count(n, "tensor"), (System.nanoTime() - t0) / 1e9);
 
     // Every searched method's threshold becomes the parameters quantize would use, measured on the data.
+    // The asymmetric scheme's percentile keeps [lower tail cut, upper tail cut] instead of [-T, T].
     QuantParams[][] params = new QuantParams[n][];
     float[][] thresholds = new float[n][];
+    float[][] tailCuts = new float[n][];
     for (int t = 0; t < n; t++) {
       thresholds[t] = new float[Method.SEARCHED.length];
       params[t] = new QuantParams[Method.SEARCHED.length];
@@ -203,6 +215,14 @@ public final class CalibrateJob {
         double th = results[t] == null ? absmax[t] : results[t].threshold(Method.SEARCHED[k]);
         thresholds[t][k] = (float) Math.min(th, absmax[t]);
         params[t][k] = QuantParams.calibrated(o.scheme(), ranges[t].min(), ranges[t].max(), thresholds[t][k]);
+      }
+      if (results[t] != null && results[t].tails != null) {
+        float lo = (float) Math.max(results[t].tails[0], ranges[t].min());
+        float hi = (float) Math.min(results[t].tails[1], ranges[t].max());
+        int p = indexOf(Method.PERCENTILE);
+        tailCuts[t] = new float[] {lo, hi};
+        thresholds[t][p] = Math.max(Math.abs(lo), Math.abs(hi));
+        params[t][p] = QuantParams.clipped(o.scheme(), ranges[t].min(), ranges[t].max(), lo, hi);
       }
     }
     t0 = System.nanoTime();
@@ -214,7 +234,7 @@ public final class CalibrateJob {
     List<Calibration.Entry> entries = new ArrayList<>();
     for (int t = 0; t < n; t++) {
       entries.add(entry(names.get(t), methods.forTensor(names.get(t)), ranges[t], results[t], measured[t],
-          thresholds[t], qmax));
+          thresholds[t], tailCuts[t], qmax));
     }
     long[][] display = new long[n][];
     for (int t = 0; t < n; t++) {
@@ -237,7 +257,7 @@ public final class CalibrateJob {
   }
 
   private static Calibration.Entry entry(String name, Method method, RangeStats range, ThresholdSearch.Result r,
-      CandidateErrors m, float[] thresholds, int qmax) {
+      CandidateErrors m, float[] thresholds, float[] tailCuts, int qmax) {
     float absmax = range.absmax();
     int k;
     String chosenName = method.toString();
@@ -252,9 +272,11 @@ public final class CalibrateJob {
     long count = range.count();
     List<Calibration.Candidate> candidates = new ArrayList<>();
     for (int j = 0; j < Method.SEARCHED.length && m != null; j++) {
+      boolean cut = tailCuts != null && Method.SEARCHED[j] == Method.PERCENTILE;
       candidates.add(new Calibration.Candidate(Method.SEARCHED[j].toString(), thresholds[j], m.mse(j),
-          finiteOrNull(m.sqnrDb(j)), m.clipped(j)));
+          finiteOrNull(m.sqnrDb(j)), m.clipped(j), cut ? tailCuts[0] : null, cut ? tailCuts[1] : null));
     }
+    boolean chosenCut = tailCuts != null && chosen == Method.PERCENTILE;
     int bins = r == null ? 0 : r.bins;
     double binWidth = r == null ? 0 : r.binWidth;
     double binsPerStep = binWidth > 0 ? (threshold / (double) qmax) / binWidth : -1;
@@ -278,7 +300,9 @@ public final class CalibrateJob {
               + " search cannot resolve int16 rounding error at %d bins and mostly weighs clipping", 1 / binsPerStep, bins);
         }
       } else if (chosen == Method.PERCENTILE) {
-        resolution = String.format(Locale.ROOT, "percentile: %d bins, threshold at a bin's left edge", bins);
+        resolution = chosenCut
+            ? String.format(Locale.ROOT, "percentile of each tail: %d bins over [min, max]", bins)
+            : String.format(Locale.ROOT, "percentile: %d bins, threshold at a bin's left edge", bins);
       }
       if (method == Method.AUTO) {
         resolution = "auto: least measured MSE of " + Method.SEARCHED.length + " thresholds; mse " + r.mseResolution
@@ -288,7 +312,8 @@ public final class CalibrateJob {
     return new Calibration.Entry(name, chosenName, threshold, absmax,
         count == 0 || m == null ? 0 : (double) m.clipped(k) / count, bins, binWidth, objective, binsPerStep, note,
         range.finite() == 0 ? null : range.min(), range.finite() == 0 ? null : range.max(), count,
-        m == null ? null : m.mse(k), m == null ? null : finiteOrNull(m.sqnrDb(k)), resolution, candidates, null);
+        m == null ? null : m.mse(k), m == null ? null : finiteOrNull(m.sqnrDb(k)), resolution, candidates, null,
+        chosenCut ? tailCuts[0] : null, chosenCut ? tailCuts[1] : null);
   }
 
   private static int indexOf(Method m) {
@@ -314,8 +339,9 @@ public final class CalibrateJob {
       Calibration.Entry e = c.tensors().get(t);
       RangeStats r = ranges[t];
       float tf = e.threshold();
-      ort.put(e.name(), r.finite() == 0 ? new float[] {0f, 0f}
-          : new float[] {Math.max(r.min(), -tf), Math.min(r.max(), tf)});
+      float lo = e.clipMin() != null ? e.clipMin() : Math.max(r.min(), -tf);
+      float hi = e.clipMax() != null ? e.clipMax() : Math.min(r.max(), tf);
+      ort.put(e.name(), r.finite() == 0 ? new float[] {0f, 0f} : new float[] {lo, hi});
     }
     out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
     out.writeAtomically("report/index.html", io.q16.report.CalibrationReport.html(c, result.display()));
@@ -324,20 +350,29 @@ public final class CalibrateJob {
     out.commit();
   }
 
-  /** Pass 2's statistic: each tensor's |x| histogram over [0, max|x|], bins fixed from pass 1. */
-  static final class MagnitudeBins implements FoldFactory<Histogram> {
+  /**
+   * Pass 2's statistic: each tensor's |x| histogram over [0, max|x|], bins fixed from pass 1, and
+   * for the asymmetric scheme its signed histogram over [min, max] too.
+   */
+  static final class HistogramBins implements FoldFactory<TensorHistograms> {
     private static final long serialVersionUID = 1L;
     private final float[] absmax;
+    private final float[] min;
+    private final float[] max;
     private final int[] bins;
 
-    MagnitudeBins(float[] absmax, int[] bins) {
+    /** @param min null: no signed histograms */
+    HistogramBins(float[] absmax, float[] min, float[] max, int[] bins) {
       this.absmax = absmax;
+      this.min = min;
+      this.max = max;
       this.bins = bins;
     }
 
     @Override
-    public Histogram create(int tensor) {
-      return new Histogram(0, absmax[tensor], bins[tensor], true);
+    public TensorHistograms create(int tensor) {
+      return new TensorHistograms(new Histogram(0, absmax[tensor], bins[tensor], true),
+          min == null ? null : new Histogram(min[tensor], max[tensor], bins[tensor]));
     }
   }
 

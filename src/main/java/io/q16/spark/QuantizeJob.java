@@ -160,7 +160,10 @@ public final class QuantizeJob {
           specs[t].withNonlinear(NonlinearParams.fromStats(options.scheme(), options.exponentBits(), r.absmax(),
               stats[t].minNonZero));
         } else if (calibration != null && specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
-          params[t] = calibrated(r, thresholds.get(plan.tensors().get(t).name()).threshold());
+          Calibration.Entry e = thresholds.get(plan.tensors().get(t).name());
+          params[t] = e.clipMin() != null && e.clipMax() != null
+              ? QuantParams.clipped(options.scheme(), r.min(), r.max(), e.clipMin(), e.clipMax())
+              : calibrated(r, e.threshold());
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
         } else if (!specs[t].localUnits()) {

@@ -1,6 +1,7 @@
 package io.q16.spark;
 
 import io.q16.calib.Histogram;
+import io.q16.calib.TensorHistograms;
 import io.q16.calib.Thresholds;
 import java.util.Locale;
 import org.apache.spark.api.java.function.Function;
@@ -12,7 +13,7 @@ import scala.Tuple2;
  * them on the data ({@code auto} keeps the best, the report shows them all). Searches of different
  * tensors run in parallel; none needs the data.
  */
-final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, ThresholdSearch.Result> {
+final class ThresholdSearch implements Function<Tuple2<Integer, TensorHistograms>, ThresholdSearch.Result> {
   private static final long serialVersionUID = 1L;
 
   /** Calibration methods (DESIGN.md §4); the first four are searched, auto chooses among them. */
@@ -76,6 +77,8 @@ final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, Thre
     final double mseExpected;
     final String mseResolution;
     final long[] display;
+    /** Percentile's [lower, upper] cut of the signed histogram (asymmetric scheme), else null. */
+    double[] tails;
 
     Result(int tensor, int bins, double binWidth, double[] thresholds, double klDivergence, boolean klDiscriminates,
         String klResolution, double mseExpected, String mseResolution, long[] display) {
@@ -108,8 +111,13 @@ final class ThresholdSearch implements Function<Tuple2<Integer, Histogram>, Thre
   }
 
   @Override
-  public Result call(Tuple2<Integer, Histogram> in) {
-    return search(in._1(), in._2());
+  public Result call(Tuple2<Integer, TensorHistograms> in) {
+    Result r = search(in._1(), in._2().magnitudes());
+    Histogram values = in._2().values();
+    if (values != null && values.hi() > values.lo()) {
+      r.tails = Thresholds.percentileTails(values, percentile);
+    }
+    return r;
   }
 
   Result search(int tensor, Histogram h) {

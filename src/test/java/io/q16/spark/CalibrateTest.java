@@ -175,6 +175,53 @@ class CalibrateTest extends SparkTestBase {
     io.q16.testing.Html.parse(tmp.resolve("auto").resolve("report/index.html"));
   }
 
+  @Test
+  void asymmetricPercentileCutsEachTailAndQuantizeKeepsThatRange() throws IOException {
+    // A skewed activation-like tensor: exponential on the right, a thin tail on the left.
+    java.util.Random r = new java.util.Random(5);
+    float[] x = new float[100_000];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (i % 50 == 0 ? -0.3 * r.nextDouble() * r.nextDouble() : -Math.log(1 - r.nextDouble()));
+    }
+    Path model = io.q16.testing.Models.write(tmp.resolve("skew.safetensors"),
+        java.util.List.of(io.q16.testing.Models.f32("act", x, x.length)));
+    Calibration c = calibrate(model, "skew", "percentile", "--scheme", "asymmetric", "--percentile", "99.9",
+        "--chunk-mb", "0.1", "--partitions", "3");
+    Calibration.Entry e = c.tensor("act");
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
+    for (float v : x) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    // The reference: numpy-binned signed histogram over [min, max] built here, cut by the rule.
+    Histogram signed = new Histogram(lo, hi, e.bins()).add(x, 0, x.length);
+    double[] cuts = Thresholds.percentileTails(signed, 99.9);
+    assertThat(e.clipMin()).isEqualTo((float) Math.max(cuts[0], lo));
+    assertThat(e.clipMax()).isEqualTo((float) Math.min(cuts[1], hi));
+    assertThat(e.clipMin()).isGreaterThan(lo).isNegative();
+    assertThat(e.clipMax()).isLessThan(hi);
+    assertThat(e.threshold()).isEqualTo(Math.max(-e.clipMin(), e.clipMax()));
+    JsonNode ort = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tmp.resolve("skew").resolve("ort_calibration.json").toFile());
+    assertThat(ort.get("act").get(0).floatValue()).isEqualTo(e.clipMin());
+    assertThat(ort.get("act").get(1).floatValue()).isEqualTo(e.clipMax());
+    Path q = tmp.resolve("skew-q");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString(), "--scheme", "asymmetric",
+        "--calibration", tmp.resolve("skew").toString())).isZero();
+    Manifest.TensorEntry t = Outputs.manifest(q).tensor("act");
+    io.q16.quant.QuantParams want = io.q16.quant.QuantParams.of(io.q16.quant.Scheme.ASYMMETRIC, e.clipMin(),
+        e.clipMax(), 0f);
+    assertThat(t.scale()).isEqualTo(want.scale());
+    assertThat(t.zeroPoint()).isEqualTo(want.zeroPoint());
+    long clipped = 0;
+    for (float v : x) {
+      clipped += io.q16.testing.Reference.clipped(v, want.scale(), want.zeroPoint(), -32768, 32767) ? 1 : 0;
+    }
+    assertThat(t.clipped()).isEqualTo(clipped).isEqualTo(e.candidates().get(3).clipped()).isPositive();
+    assertThat(CliTestAccess.q16("verify", q.toString())).isZero();
+  }
+
   private static float[] outlierValues() {
     java.util.Random r = new java.util.Random(7);
     float[] x = new float[1 << 19];

@@ -53,11 +53,14 @@ class SerializationTest {
       assertThat(roundTrip(s, spec).layout().units()).isEqualTo(20);
       // Calibration: the fold factories (broadcast) and the folds and search results (shuffled, collected).
       float[] x = {0.5f, -2f, 1.25f, Float.POSITIVE_INFINITY, 3f};
-      io.q16.calib.Histogram h = roundTrip(s, new CalibrateJob.MagnitudeBins(new float[] {3f}, new int[] {2048}))
-          .create(0);
-      h.accept(x, 0, x.length);
-      io.q16.calib.Histogram h2 = roundTrip(s, h);
+      io.q16.calib.TensorHistograms th = roundTrip(s, new CalibrateJob.HistogramBins(new float[] {3f},
+          new float[] {-2f}, new float[] {3f}, new int[] {2048})).create(0);
+      th.accept(x, 0, x.length);
+      io.q16.calib.TensorHistograms th2 = roundTrip(s, th);
+      io.q16.calib.Histogram h = th.magnitudes();
+      io.q16.calib.Histogram h2 = th2.magnitudes();
       assertThat(h2.counts()).isEqualTo(h.counts());
+      assertThat(th2.values().counts()).isEqualTo(th.values().counts());
       assertThat(h2.outside()).isEqualTo(1);
       h2.accept(x, 0, 1); // still folds |x| after the trip
       assertThat(h2.total()).isEqualTo(5);
