@@ -49,6 +49,9 @@ public final class ModelReader {
     if (lower.endsWith(".index.json")) {
       return readIndex(location, path, conf);
     }
+    if (lower.endsWith(".onnx")) {
+      return OnnxReader.read(location, conf).model();
+    }
     for (String ext : PICKLE) {
       if (lower.endsWith(ext)) {
         throw Errors.badFile(
