@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code q16 calibrate MODEL --out DIR}. */
+/** {@code q16 calibrate MODEL --out DIR}, or {@code q16 calibrate [MODEL] --activations PATH --out DIR}. */
 @Command(
     name = "calibrate",
     mixinStandardHelpOptions = true,
@@ -26,6 +26,12 @@ import picocli.CommandLine.Spec;
       "",
       "Each tensor records the resolution its search used: a histogram whose bins are wider than the int16"
           + " step cannot see int16 rounding error, and the note says so rather than pretending.",
+      "",
+      "With --activations PATH, calibrates the activation tensors recorded in that Parquet dataset instead"
+          + " (rows: tensor STRING, sample BIGINT, values ARRAY<FLOAT>, optionally shape ARRAY<INT>), streamed"
+          + " through executors in the same two passes; MODEL is then optional and recorded as the model the"
+          + " activations came from. The result is the artefact for activation quantization (QDQ export), not"
+          + " for quantize --calibration.",
       ""
     })
 final class CalibrateCommand implements Callable<Integer> {
@@ -33,8 +39,13 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Mixin ConfigOption config;
 
-  @Parameters(paramLabel = "MODEL", description = "A .safetensors file, a *.safetensors.index.json, or a directory.")
+  @Parameters(paramLabel = "MODEL", arity = "0..1",
+      description = "A .safetensors file, a *.safetensors.index.json, or a directory. Optional with --activations.")
   String model;
+
+  @Option(names = "--activations", paramLabel = "PATH",
+      description = "Calibrate activations: a Parquet file or directory of recorded activations (any Hadoop path).")
+  String activations;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
   String out;
@@ -55,7 +66,8 @@ final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16", description = "Source bytes per chunk.")
   double chunkMb;
 
-  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core.")
+  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core (activations: about N, split at Parquet row groups;"
+          + " 0: Spark's file split).")
   int partitions;
 
   @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
@@ -64,6 +76,9 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (model == null && activations == null) {
+      throw io.q16.Errors.usage("calibrate needs MODEL, or --activations PATH");
+    }
     NanPolicy policy;
     try {
       policy = NanPolicy.parse(nan);
@@ -71,7 +86,7 @@ final class CalibrateCommand implements Callable<Integer> {
       throw io.q16.Errors.usage(e.getMessage());
     }
     Calibration c = CalibrateJob.run(Sessions.get("q16 calibrate"), new CalibrateJob.Options(model, out, method,
-        percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy), System.err);
+        percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy, activations), System.err);
     PrintWriter w = spec.commandLine().getOut();
     int width = Math.max(6, c.tensors().stream().mapToInt(e -> e.name().length()).max().orElse(6));
     w.printf(Locale.ROOT, "%-" + width + "s  %12s  %12s  %9s  %s%n", "tensor", "threshold", "max|x|", "clipped", "note");
@@ -79,7 +94,7 @@ final class CalibrateCommand implements Callable<Integer> {
       w.printf(Locale.ROOT, "%-" + width + "s  %12.6g  %12.6g  %8.5f%%  %s%n", e.name(), e.threshold(), e.absmax(),
           100 * e.clippedFraction(), e.note() == null ? "" : e.note());
     }
-    w.printf(Locale.ROOT, "q16 calibrate: %s, %d tensors, method %s -> %s/%s%n", model, c.tensors().size(),
+    w.printf(Locale.ROOT, "q16 calibrate: %s, %d tensors, method %s -> %s/%s%n", c.source(), c.tensors().size(),
         c.method(), out, Calibration.FILE_NAME);
     return 0;
   }

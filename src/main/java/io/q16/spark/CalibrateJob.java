@@ -3,6 +3,7 @@ package io.q16.spark;
 import io.q16.Errors;
 import io.q16.Units;
 import io.q16.calib.Histogram;
+import io.q16.calib.RangeStats;
 import io.q16.format.Calibration;
 import io.q16.format.Crc32c;
 import io.q16.format.Model;
@@ -33,11 +34,23 @@ import org.apache.spark.sql.SparkSession;
  * data: exact ranges (pass 1, shared with quantize), then |x| histograms with bins fixed by the
  * driver from pass 1, merged by addition on executors (pass 2), and the threshold search per tensor
  * on executors. The result does not depend on executors, partitions or chunk sizes.
+ *
+ * <p>With {@code --activations PATH} the values are an activation dataset instead
+ * ({@link ActivationSource}): pass 1 folds its ranges per tensor, and the rest is the same.
  */
 public final class CalibrateJob {
-  /** What to calibrate and how. */
+  /** What to calibrate and how; with {@code activations}, that dataset, and MODEL (may be null) is context. */
   public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
-      int partitions, NanPolicy nanPolicy) {}
+      int partitions, NanPolicy nanPolicy, String activations) {
+    /** A model's weights. */
+    public Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
+        int partitions, NanPolicy nanPolicy) {
+      this(model, out, method, percentile, bins, chunkBytes, partitions, nanPolicy, null);
+    }
+  }
+
+  /** How {@code source} begins in an activation calibration, which quantize refuses to apply to weights. */
+  public static final String ACTIVATIONS = "activations ";
 
   /** ONNX Runtime's calibration table: {"tensor": [rmin, rmax]}. */
   public static final String ORT_TABLE = "ort_calibration.json";
@@ -58,48 +71,69 @@ public final class CalibrateJob {
     }
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Model model = ModelReader.read(o.model(), conf);
+    // The values: an activation dataset, checked and listed before any output exists; else the
+    // model's weights, whose pass 1 is the statistics pass shared with quantize (it also gives CRCs).
+    ActivationSource activations = o.activations() == null ? null : openActivations(spark, o, conf, method, progress);
     List<TensorInfo> tensors = new ArrayList<>();
-    for (TensorInfo t : model.tensors()) {
-      if (t.dtype().quantizable()) {
-        tensors.add(t);
+    Plan plan = null;
+    if (activations == null) {
+      Model model = ModelReader.read(o.model(), conf);
+      for (TensorInfo t : model.tensors()) {
+        if (t.dtype().quantizable()) {
+          tensors.add(t);
+        }
       }
+      plan = Plan.of(tensors, o.chunkBytes(), Long.MAX_VALUE);
+      progress.printf("[plan] %s: %s to calibrate (%s), %s, method %s%n", o.model(),
+          Units.count(tensors.size(), "tensor"), Units.bytes(model.totalBytes()),
+          Units.count(plan.chunks().size(), "chunk"), method);
     }
-    TensorSpec[] specs = new TensorSpec[tensors.size()];
-    for (int t = 0; t < specs.length; t++) {
-      specs[t] = new TensorSpec(tensors.get(t).shape(), Granularity.TENSOR, Scheme.SYMMETRIC, false);
-    }
-    Plan plan = Plan.of(tensors, o.chunkBytes(), Long.MAX_VALUE);
-    progress.printf("[plan] %s: %s to calibrate (%s), %s, method %s%n", o.model(),
-        Units.count(tensors.size(), "tensor"), Units.bytes(model.totalBytes()),
-        Units.count(plan.chunks().size(), "chunk"), method);
+    List<String> names = activations != null ? activations.names() : tensors.stream().map(TensorInfo::name).toList();
     String runId = OutputDir.newRunId();
     try (OutputDir out = OutputDir.create(o.out(), conf, runId, Calibration.FILE_NAME)) {
       Broadcast<HadoopConf> hconf = jsc.broadcast(new HadoopConf(conf));
-      TensorStats[] stats = StatsPass.run(spark, plan, hconf, jsc.broadcast(specs), o.partitions(), progress);
-      StatsPass.checkNan(plan, stats, o.nanPolicy(), "calibrate");
-      float[] absmax = new float[tensors.size()];
-      for (int t = 0; t < absmax.length; t++) {
-        absmax[t] = stats[t].range.absmax();
+      RangeStats[] ranges;
+      String fingerprint;
+      ValueSource source;
+      if (activations != null) {
+        ranges = activations.ranges(jsc, o.nanPolicy());
+        fingerprint = ActivationSource.fingerprint(names, ranges);
+        source = activations;
+      } else {
+        TensorSpec[] specs = new TensorSpec[tensors.size()];
+        for (int t = 0; t < specs.length; t++) {
+          specs[t] = new TensorSpec(tensors.get(t).shape(), Granularity.TENSOR, Scheme.SYMMETRIC, false);
+        }
+        TensorStats[] stats = StatsPass.run(spark, plan, hconf, jsc.broadcast(specs), o.partitions(), progress);
+        StatsPass.checkNan(plan, stats, o.nanPolicy(), "calibrate");
+        ranges = new RangeStats[stats.length];
+        for (int t = 0; t < stats.length; t++) {
+          ranges[t] = stats[t].range;
+        }
+        fingerprint = fingerprint(tensors, stats);
+        source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
       }
-      ThresholdSearch.Result[] results = new ThresholdSearch.Result[tensors.size()];
-      if (method != ThresholdSearch.Method.MINMAX && !plan.chunks().isEmpty()) {
+      float[] absmax = new float[names.size()];
+      for (int t = 0; t < absmax.length; t++) {
+        absmax[t] = ranges[t].absmax();
+      }
+      ThresholdSearch.Result[] results = new ThresholdSearch.Result[names.size()];
+      if (method != ThresholdSearch.Method.MINMAX) {
         Broadcast<float[]> bAbsmax = jsc.broadcast(absmax);
-        ValueSource source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
         long t0 = System.nanoTime();
         for (ThresholdSearch.Result r : source.fold("histogram", jsc.broadcast(new MagnitudeBins(absmax, o.bins())),
             new ThresholdSearch(bAbsmax, method, o.percentile(), 32767))) {
           results[r.tensor()] = r;
         }
-        progress.printf("[search] %s searched on executors in %.1fs%n", Units.count(tensors.size(), "tensor"),
+        progress.printf("[search] %s searched on executors in %.1fs%n", Units.count(names.size(), "tensor"),
             (System.nanoTime() - t0) / 1e9);
       }
       List<Calibration.Entry> entries = new ArrayList<>();
-      for (int t = 0; t < tensors.size(); t++) {
+      for (int t = 0; t < names.size(); t++) {
         ThresholdSearch.Result r = results[t];
         double threshold = r == null ? absmax[t] : r.threshold();
         float tf = (float) Math.min(threshold, absmax[t]);
-        long total = stats[t].range.finite();
+        long total = ranges[t].finite();
         long beyond = r == null ? 0 : r.beyond();
         double binWidth = absmax[t] / (double) o.bins();
         double binsPerStep = r == null ? Double.POSITIVE_INFINITY : r.binsPerInt16Step();
@@ -109,21 +143,21 @@ public final class CalibrateJob {
               "histogram bins are %.3g int16 steps wide at the threshold: the %s search cannot resolve int16"
                   + " rounding error at --bins %d and mostly weighs clipping", 1 / binsPerStep, method, o.bins());
         }
-        entries.add(new Calibration.Entry(tensors.get(t).name(), method.toString(), tf, absmax[t],
+        entries.add(new Calibration.Entry(names.get(t), method.toString(), tf, absmax[t],
             total == 0 ? 0 : (double) beyond / total, o.bins(), binWidth,
             r == null || Double.isNaN(r.objective()) ? null : r.objective(),
             Double.isInfinite(binsPerStep) ? -1 : binsPerStep, note));
       }
       Calibration c = new Calibration(Calibration.FORMAT, Calibration.FORMAT_VERSION, Instant.now().toString(),
-          o.model(), fingerprint(tensors, stats), method.toString(),
+          sourceName(o), fingerprint, method.toString(),
           method == ThresholdSearch.Method.PERCENTILE ? o.percentile() : null, o.bins(), entries);
       // ONNX Runtime's calibration table shape (what write_calibration_table saves as JSON):
       // tensor name -> [rmin, rmax], the range clipped to [-T, T], for users of that tool.
       java.util.Map<String, float[]> ort = new java.util.LinkedHashMap<>();
-      for (int t = 0; t < tensors.size(); t++) {
+      for (int t = 0; t < names.size(); t++) {
         float tf = entries.get(t).threshold();
-        var r = stats[t].range;
-        ort.put(tensors.get(t).name(), r.finite() == 0 ? new float[] {0f, 0f}
+        var r = ranges[t];
+        ort.put(names.get(t), r.finite() == 0 ? new float[] {0f, 0f}
             : new float[] {Math.max(r.min(), -tf), Math.min(r.max(), tf)});
       }
       out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
@@ -133,6 +167,28 @@ public final class CalibrateJob {
       out.commit();
       return c;
     }
+  }
+
+  /**
+   * Checks and lists the activation dataset; MODEL, when given, is read (headers only) so that a
+   * wrong path fails now rather than being recorded.
+   */
+  private static ActivationSource openActivations(SparkSession spark, Options o, Configuration conf,
+      ThresholdSearch.Method method, PrintStream progress) throws IOException {
+    if (o.model() != null) {
+      ModelReader.read(o.model(), conf);
+    }
+    ActivationSource a = ActivationSource.open(spark, o.activations(), o.partitions(), progress);
+    progress.printf("[plan] %s: %s to calibrate (%s in %d rows, reader batches of %d rows), method %s%n",
+        o.activations(), Units.count(a.names().size(), "activation tensor"), Units.bytes(a.bytes()), a.rows(),
+        a.batchRows(), method);
+    return a;
+  }
+
+  /** calibration.json's {@code source}: the model, or the activation dataset and the model it came from. */
+  private static String sourceName(Options o) {
+    return o.activations() == null ? o.model()
+        : ACTIVATIONS + o.activations() + (o.model() == null ? "" : " of " + o.model());
   }
 
   /** The calibration report: a table of every tensor, and its histogram with the thresholds on it. */

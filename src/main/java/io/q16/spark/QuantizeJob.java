@@ -206,6 +206,10 @@ public final class QuantizeJob {
     if (!Calibration.FORMAT.equals(c.format()) || c.formatVersion() > Calibration.FORMAT_VERSION) {
       throw Errors.badFile(path, "format " + c.format() + " version " + c.formatVersion() + " is not one this Q16 reads");
     }
+    if (c.source() != null && c.source().startsWith(CalibrateJob.ACTIVATIONS)) {
+      throw Errors.badFile(path, "holds thresholds of activations (" + c.source() + "), not of this model's"
+          + " weights: calibrate MODEL without --activations for quantize");
+    }
     Map<String, Calibration.Entry> byName = c.byName();
     for (TensorInfo t : tensors) {
       if (!byName.containsKey(t.name())) {

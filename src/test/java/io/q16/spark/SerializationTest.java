@@ -51,6 +51,13 @@ class SerializationTest {
       assertThat(roundTrip(s, refs)).isEqualTo(refs);
       assertThat(roundTrip(s, new io.q16.quant.TensorSpec[] {spec})[0]).isEqualTo(spec);
       assertThat(roundTrip(s, spec).layout().units()).isEqualTo(20);
+      assertThat(roundTrip(s, new ActivationSource.Ranges()).create(3).count()).isZero();
+      assertThat(roundTrip(s, new CalibrateJob.MagnitudeBins(new float[] {2f}, 128)).create(0).hi()).isEqualTo(2.0);
+      ActivationRow row = roundTrip(s, new ActivationRow("t", 7, new float[] {1f, -2f}, new int[] {2}));
+      assertThat(row.getValues()).containsExactly(1f, -2f);
+      assertThat(row.getShape()).containsExactly(2);
+      assertThat(roundTrip(s, new GenerateActivationsJob.GenerateRows(2, 3, 9)).call(List.of(5L).iterator()).next()
+          .getTensor()).isEqualTo("layers.0.mlp.act");
     }
   }
 }
