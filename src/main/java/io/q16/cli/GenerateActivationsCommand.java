@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
           + " values (ARRAY<FLOAT>) and shape. Tensors alternate layers.L.attn.out (Gaussian with two outlier"
           + " channels and rare spikes) and layers.L.mlp.act (GELU with a stretched tail). Rows are computed on"
           + " executors from the seed and their coordinates and written by Spark's Parquet writer: the same"
-          + " arguments give the same files.",
+          + " arguments give the same rows in the same files.",
       ""
     })
 final class GenerateActivationsCommand implements Callable<Integer> {

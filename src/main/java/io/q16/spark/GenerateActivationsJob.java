@@ -21,9 +21,10 @@ import org.apache.spark.sql.SparkSession;
 /**
  * {@code q16 generate activations --out PATH}: a seeded synthetic activation dataset in the format
  * {@code calibrate --activations} reads ({@link ActivationSource}), written by Spark's Parquet writer
- * on executors. Each task computes its rows from the seed and their (tensor, sample) coordinates
- * ({@link SyntheticActivations}): nothing is built on the driver, a task holds one row at a time,
- * and the same arguments give the same files.
+ * on executors. Each task computes its rows one at a time from the seed and their (tensor, sample)
+ * coordinates ({@link SyntheticActivations}) while the writer buffers a row group; nothing is built
+ * on the driver. The same arguments give the same rows in the same files (parquet-mr orders a
+ * footer list of encodings differently from run to run, so the bytes can differ there).
  */
 public final class GenerateActivationsJob {
   /** What to write: {@code tensors × samples} rows of {@code values} float32 values each. */
@@ -75,7 +76,7 @@ public final class GenerateActivationsJob {
             .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
             .parquet(out.staging().toString());
       }
-      // Part names without the job's UUID, so that the same arguments give the same files.
+      // Part names without the job's UUID, so that the same arguments give the same file names.
       FileSystem fs = out.fileSystem();
       Map<Integer, Path> parts = PartFiles.list(fs, out.staging());
       long written = 0;
