@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code q16 calibrate MODEL --out DIR}. */
+/** {@code q16 calibrate MODEL --out DIR}, or {@code q16 calibrate [MODEL] --activations PATH --out DIR}. */
 @Command(
     name = "calibrate",
     mixinStandardHelpOptions = true,
@@ -26,6 +26,12 @@ import picocli.CommandLine.Spec;
       "",
       "Each tensor records the resolution its search used: a histogram whose bins are wider than the int16"
           + " step cannot see int16 rounding error, and the note says so rather than pretending.",
+      "",
+      "With --activations PATH, calibrates the activation tensors recorded in that Parquet dataset instead"
+          + " (rows: tensor STRING, sample BIGINT, values ARRAY<FLOAT>, optionally shape ARRAY<INT>), streamed"
+          + " through executors in the same two passes; MODEL is then optional and recorded as the model the"
+          + " activations came from. The result is the artefact for activation quantization (QDQ export), not"
+          + " for quantize --calibration.",
       ""
     })
 final class CalibrateCommand implements Callable<Integer> {
@@ -33,8 +39,13 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Mixin ConfigOption config;
 
-  @Parameters(paramLabel = "MODEL", description = "A .safetensors file, a *.safetensors.index.json, or a directory.")
+  @Parameters(paramLabel = "MODEL", arity = "0..1",
+      description = "A .safetensors file, a *.safetensors.index.json, or a directory. Optional with --activations.")
   String model;
+
+  @Option(names = "--activations", paramLabel = "PATH",
+      description = "Calibrate activations: a Parquet file or directory of recorded activations (any Hadoop path).")
+  String activations;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
   String out;
@@ -84,7 +95,8 @@ final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16", description = "Source bytes per chunk.")
   double chunkMb;
 
-  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core.")
+  @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core (activations: about N, split at Parquet row groups;"
+          + " 0: Spark's file split).")
   int partitions;
 
   @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
@@ -93,6 +105,9 @@ final class CalibrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (model == null && activations == null) {
+      throw io.q16.Errors.usage("calibrate needs MODEL, or --activations PATH");
+    }
     NanPolicy policy;
     io.q16.quant.Scheme linear;
     io.q16.quant.Granularity g;
@@ -108,7 +123,7 @@ final class CalibrateCommand implements Callable<Integer> {
     }
     Calibration c = CalibrateJob.run(Sessions.get("q16 calibrate"), new CalibrateJob.Options(model, out, method,
         percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy, linear, klProfile,
-        tensorMethods, g), System.err);
+        tensorMethods, g, activations), System.err);
     PrintWriter w = spec.commandLine().getOut();
     int width = Math.max(6, c.tensors().stream().mapToInt(e -> e.name().length()).max().orElse(6));
     w.printf(Locale.ROOT, "%-" + width + "s  %-14s  %12s  %12s  %9s  %8s  %s%n", "tensor", "method", "threshold",
@@ -118,7 +133,7 @@ final class CalibrateCommand implements Callable<Integer> {
           e.threshold(), e.absmax(), 100 * e.clippedFraction(),
           e.sqnrDb() == null ? "exact" : String.format(Locale.ROOT, "%.2f", e.sqnrDb()), e.note() == null ? "" : e.note());
     }
-    w.printf(Locale.ROOT, "q16 calibrate: %s, %d tensors, method %s -> %s/%s%n", model, c.tensors().size(),
+    w.printf(Locale.ROOT, "q16 calibrate: %s, %d tensors, method %s -> %s/%s%n", c.source(), c.tensors().size(),
         c.method(), out, Calibration.FILE_NAME);
     return 0;
   }

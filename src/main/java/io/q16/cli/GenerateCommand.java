@@ -14,25 +14,32 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code q16 generate FILE --size-mb N}: a seeded synthetic model for trials and benchmarks. */
+/**
+ * {@code q16 generate FILE --size-mb N}: a seeded synthetic model for trials and benchmarks;
+ * {@code q16 generate activations ...}: an activation dataset.
+ */
 @Command(
     name = "generate",
     mixinStandardHelpOptions = true,
+    subcommands = GenerateActivationsCommand.class,
     description = {
       "Write a seeded synthetic F32 safetensors model of about SIZE MiB to FILE (any Hadoop path),"
           + " in constant memory: for trying Q16 at scale and for benchmarks. The same arguments"
           + " always give the same bytes. FILE is written under a temporary name and renamed when"
           + " complete.",
+      "",
+      "generate activations --out PATH writes a synthetic activation dataset instead (its own --help).",
       ""
     })
 final class GenerateCommand implements Callable<Integer> {
   @Mixin ConfigOption config;
 
-  @Parameters(paramLabel = "FILE", description = "The .safetensors file to write (must not exist).")
+  // Not required to picocli, which would demand them of `generate activations` too: checked in call().
+  @Parameters(paramLabel = "FILE", arity = "0..1", description = "The .safetensors file to write (must not exist).")
   String file;
 
-  @Option(names = "--size-mb", required = true, paramLabel = "MiB", description = "Total tensor bytes.")
-  double sizeMb;
+  @Option(names = "--size-mb", paramLabel = "MiB", description = "Total tensor bytes (required).")
+  Double sizeMb;
 
   @Option(names = "--tensor-mb", paramLabel = "MiB", defaultValue = "64",
       description = "Bytes per tensor (the last may be smaller). Default: ${DEFAULT-VALUE}.")
@@ -43,6 +50,9 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (file == null || sizeMb == null) {
+      throw Errors.usage("generate needs FILE and --size-mb MiB (or: generate activations --out PATH)");
+    }
     long total = QuantizeCommand.mib("--size-mb", sizeMb);
     long perTensor = QuantizeCommand.mib("--tensor-mb", tensorMb);
     Configuration conf = new Configuration();

@@ -184,7 +184,7 @@ final class QuantizeCommand implements Callable<Integer> {
     return Math.max(1, (long) (mb * (1 << 20)));
   }
 
-  private static String codec(String c) {
+  static String codec(String c) {
     String lower = c.toLowerCase(Locale.ROOT);
     return switch (lower) {
       case "none", "uncompressed" -> "none";

@@ -52,12 +52,21 @@ import org.apache.spark.sql.SparkSession;
  * </ol>
  *
  * The result does not depend on executors, partitions or chunk sizes.
+ *
+ * <p>With {@code --activations PATH} the values are an activation dataset instead
+ * ({@link ActivationSource}): pass 1 folds its ranges per tensor, and the rest is the same.
  */
 public final class CalibrateJob {
-  /** What to calibrate and how. {@code tensorMethods} holds "GLOB=METHOD" overrides, first match wins. */
+  /**
+   * What to calibrate and how. {@code tensorMethods} holds "GLOB=METHOD" overrides, first match
+   * wins. With {@code activations}, that dataset is calibrated and MODEL (may be null) is context.
+   */
   public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
       int partitions, NanPolicy nanPolicy, Scheme scheme, String klProfile, List<String> tensorMethods,
-      Granularity granularity) {}
+      Granularity granularity, String activations) {}
+
+  /** How {@code source} begins in an activation calibration, which quantize refuses to apply to weights. */
+  public static final String ACTIVATIONS = "activations ";
 
   /** ONNX Runtime's calibration table: {"tensor": [rmin, rmax]}. */
   public static final String ORT_TABLE = "ort_calibration.json";
@@ -114,6 +123,9 @@ public final class CalibrateJob {
     Methods methods = methods(o);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    if (o.activations() != null) {
+      return runActivations(spark, o, methods, conf, progress);
+    }
     Model model = ModelReader.read(o.model(), conf);
     List<TensorInfo> tensors = new ArrayList<>();
     for (TensorInfo t : model.tensors()) {
@@ -145,6 +157,31 @@ public final class CalibrateJob {
       ValueSource source = new WeightSource(spark, plan, hconf, o.partitions(), progress);
       Result r = calibrate(spark, o, methods, source, ranges, o.model(), fingerprint(tensors, stats), progress);
       r = withChannels(r, specs, stats);
+      write(out, r, ranges);
+      return r.calibration();
+    }
+  }
+
+  /**
+   * An activation dataset: checked and listed before any output exists (MODEL, when given, is read
+   * so that a wrong path fails now rather than being recorded), then pass 1 folds its ranges.
+   */
+  private static Calibration runActivations(SparkSession spark, Options o, Methods methods, Configuration conf,
+      PrintStream progress) throws IOException {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    if (o.model() != null) {
+      ModelReader.read(o.model(), conf);
+    }
+    ActivationSource a = ActivationSource.open(spark, o.activations(), o.partitions(), progress);
+    progress.printf("[plan] %s: %s to calibrate (%s in %d rows, reader batches of %d rows), method %s%n",
+        o.activations(), Units.count(a.names().size(), "activation tensor"), Units.bytes(a.bytes()), a.rows(),
+        a.batchRows(), methods.global());
+    String runId = OutputDir.newRunId();
+    try (OutputDir out = OutputDir.create(o.out(), conf, runId, Calibration.FILE_NAME)) {
+      RangeStats[] ranges = a.ranges(jsc, o.nanPolicy());
+      String source = ACTIVATIONS + o.activations() + (o.model() == null ? "" : " of " + o.model());
+      Result r = calibrate(spark, o, methods, a, ranges, source, ActivationSource.fingerprint(a.names(), ranges),
+          progress);
       write(out, r, ranges);
       return r.calibration();
     }

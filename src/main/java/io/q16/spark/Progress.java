@@ -153,4 +153,18 @@ final class Progress extends SparkListener implements AutoCloseable {
     }
     return new Progress(sc, stage, bytes, tensors, plan.tensors().size(), out);
   }
+
+  /**
+   * Progress of a scan whose partition p reads {@code partitionBytes[p]} bytes holding values of any
+   * of {@code tensorCount} tensors (an activation dataset): a tensor is done when the scan is.
+   */
+  static Progress ofScan(SparkContext sc, String stage, long[] partitionBytes, int tensorCount, PrintStream out) {
+    int[] all = new int[tensorCount];
+    for (int t = 0; t < tensorCount; t++) {
+      all[t] = t;
+    }
+    int[][] tensors = new int[partitionBytes.length][];
+    java.util.Arrays.fill(tensors, all);
+    return new Progress(sc, stage, partitionBytes, tensors, tensorCount, out);
+  }
 }

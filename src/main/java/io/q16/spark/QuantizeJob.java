@@ -33,10 +33,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -58,7 +56,6 @@ public final class QuantizeJob {
   static final Encoder<ChunkTask> CHUNK_TASK = Encoders.bean(ChunkTask.class);
   static final Encoder<ShardTask> SHARD_TASK = Encoders.bean(ShardTask.class);
   static final Encoder<ChunkStats> CHUNK_STATS = Encoders.bean(ChunkStats.class);
-  private static final Pattern PART_FILE = Pattern.compile("part-(\\d+)-.*\\.parquet");
 
   /** What to quantize and how. */
   public record Options(
@@ -218,6 +215,10 @@ public final class QuantizeJob {
     if (!Calibration.FORMAT.equals(c.format()) || c.formatVersion() > Calibration.FORMAT_VERSION) {
       throw Errors.badFile(path, "format " + c.format() + " version " + c.formatVersion() + " is not one this Q16 reads");
     }
+    if (c.source() != null && c.source().startsWith(CalibrateJob.ACTIVATIONS)) {
+      throw Errors.badFile(path, "holds thresholds of activations (" + c.source() + "), not of this model's"
+          + " weights: calibrate MODEL without --activations for quantize");
+    }
     Map<String, Calibration.Entry> byName = c.byName();
     for (TensorInfo t : tensors) {
       if (!byName.containsKey(t.name())) {
@@ -320,18 +321,7 @@ public final class QuantizeJob {
     }
     FileSystem fs = out.fileSystem();
     Path dir = new Path(out.staging(), SHARDS_DIR);
-    Map<Integer, Path> parts = new TreeMap<>();
-    for (FileStatus s : fs.listStatus(dir)) {
-      String name = s.getPath().getName();
-      Matcher m = PART_FILE.matcher(name);
-      if (m.matches()) {
-        if (parts.put(Integer.parseInt(m.group(1)), s.getPath()) != null) {
-          throw new IllegalStateException("two part files for partition " + m.group(1) + " in " + dir);
-        }
-      } else if (name.endsWith(".crc")) {
-        fs.delete(s.getPath(), false); // the local file system's checksum side files
-      }
-    }
+    Map<Integer, Path> parts = PartFiles.list(fs, dir);
     if (parts.size() != plan.shardCount()) {
       throw new IllegalStateException(
           "expected " + plan.shardCount() + " part files in " + dir + ", found " + parts.size());

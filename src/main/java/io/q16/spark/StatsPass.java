@@ -1,9 +1,9 @@
 package io.q16.spark;
 
 import io.q16.Errors;
+import io.q16.calib.RangeStats;
 import io.q16.format.Crc32c;
 import io.q16.quant.NanPolicy;
-import io.q16.tensor.TensorInfo;
 import io.q16.quant.TensorSpec;
 import io.q16.tensor.Chunk;
 import io.q16.tensor.Plan;
@@ -83,24 +83,36 @@ final class StatsPass {
 
   /** Refuses NaN under --nan error, naming the first tensor holding any and the count. */
   static void checkNan(Plan plan, TensorStats[] stats, NanPolicy policy, String verb) {
+    List<String> files = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    RangeStats[] ranges = new RangeStats[stats.length];
+    for (int t = 0; t < stats.length; t++) {
+      files.add(plan.tensors().get(t).file());
+      names.add(plan.tensors().get(t).name());
+      ranges[t] = stats[t].range;
+    }
+    checkNan(files, names, ranges, policy, verb);
+  }
+
+  /** As above, for tensor t named {@code names[t]} in {@code files[t]}. */
+  static void checkNan(List<String> files, List<String> names, RangeStats[] ranges, NanPolicy policy, String verb) {
     if (policy != NanPolicy.ERROR) {
       return;
     }
     int bad = 0;
-    TensorInfo first = null;
-    long firstCount = 0;
-    for (int t = 0; t < stats.length; t++) {
-      if (stats[t].range.nan() > 0) {
-        if (first == null) {
-          first = plan.tensors().get(t);
-          firstCount = stats[t].range.nan();
+    int first = -1;
+    for (int t = 0; t < ranges.length; t++) {
+      if (ranges[t].nan() > 0) {
+        if (first < 0) {
+          first = t;
         }
         bad++;
       }
     }
-    if (first != null) {
+    if (first >= 0) {
+      long firstCount = ranges[first].nan();
       throw Errors.badTensor(
-          first.file(), first.name(),
+          files.get(first), names.get(first),
           firstCount + " NaN value" + (firstCount == 1 ? "" : "s")
               + (bad > 1 ? " (and " + (bad - 1) + " more tensor" + (bad > 2 ? "s" : "") + " with NaN)" : "")
               + "; refusing to " + verb + " (--nan zero maps NaN to 0 and counts them)");

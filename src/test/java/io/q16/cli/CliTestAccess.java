@@ -7,7 +7,15 @@ import java.io.StringWriter;
 public final class CliTestAccess {
   private CliTestAccess() {}
 
+  /** What a run said: exit code, stdout, stderr. */
+  public record Run(int code, String out, String err) {}
+
   public static int q16(String... args) {
+    return run(args).code();
+  }
+
+  /** Runs the command line, capturing what it prints. */
+  public static Run run(String... args) {
     System.setProperty("q16.debug", "true");
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
@@ -15,6 +23,6 @@ public final class CliTestAccess {
     if (code != 0) {
       System.err.println("q16 " + String.join(" ", args) + " -> " + code + "\n" + out + err);
     }
-    return code;
+    return new Run(code, out.toString(), err.toString());
   }
 }

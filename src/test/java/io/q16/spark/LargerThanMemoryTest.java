@@ -4,14 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.q16.format.Manifest;
 import io.q16.format.SyntheticModel;
+import io.q16.testing.Forks;
+import io.q16.testing.Forks.Fork;
 import io.q16.testing.Outputs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,41 +32,18 @@ class LargerThanMemoryTest {
     Path out = tmp.resolve("out");
 
     Fork q = fork("quantize", model.toString(), "--out", out.toString());
-    assertThat(q.code).as(q.output).isZero();
-    assertThat(q.output).contains("q16 quantize: done").contains("2 quantized");
+    assertThat(q.code()).as(q.output()).isZero();
+    assertThat(q.output()).contains("q16 quantize: done").contains("2 quantized");
     Manifest m = Outputs.manifest(out);
     assertThat(m.tensor("layers.0.weight").shape()).containsExactly(196608L, 1024L);
     assertThat(m.totals().elements()).isEqualTo((1L << 30) / 4);
 
     Fork v = fork("verify", out.toString());
-    assertThat(v.code).as(v.output).isZero();
-    assertThat(v.output).contains("PASSED");
+    assertThat(v.code()).as(v.output()).isZero();
+    assertThat(v.output()).contains("PASSED");
   }
 
-  record Fork(int code, String output) {}
-
   private Fork fork(String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
-    for (String opt : System.getProperty("q16.addOpens").split(" ")) {
-      cmd.add(opt);
-    }
-    cmd.add("-Dspark.master=local[2]");
-    cmd.add("-Dspark.ui.enabled=false");
-    cmd.add("-Djava.io.tmpdir=" + tmp);
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("io.q16.cli.Q16");
-    cmd.addAll(List.of(args));
-    Path log = tmp.resolve("fork-" + args[0] + ".log");
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    Process p = pb.start();
-    if (!p.waitFor(10, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      throw new AssertionError("q16 " + args[0] + " did not finish in 10 minutes");
-    }
-    return new Fork(p.exitValue(), Files.readString(log));
+    return Forks.q16(tmp, "512m", args);
   }
 }

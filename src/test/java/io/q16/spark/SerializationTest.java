@@ -75,6 +75,12 @@ class SerializationTest {
       ThresholdSearch.Result r = roundTrip(s, new ThresholdSearch(99.9, ThresholdSearch.KlProfile.INT16, 32767)
           .search(0, h));
       assertThat(r.threshold(ThresholdSearch.Method.MINMAX)).isEqualTo(3.0);
+      assertThat(roundTrip(s, new ActivationSource.Ranges()).create(3).count()).isZero();
+      ActivationRow row = roundTrip(s, new ActivationRow("t", 7, new float[] {1f, -2f}, new int[] {2}));
+      assertThat(row.getValues()).containsExactly(1f, -2f);
+      assertThat(row.getShape()).containsExactly(2);
+      assertThat(roundTrip(s, new GenerateActivationsJob.GenerateRows(2, 3, 9)).call(List.of(5L).iterator()).next()
+          .getTensor()).isEqualTo("layers.0.mlp.act");
     }
   }
 }
