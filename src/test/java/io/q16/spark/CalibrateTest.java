@@ -101,23 +101,30 @@ class CalibrateTest extends SparkTestBase {
 
   /**
    * Every candidate's recorded error equals quantizing the tensor with that threshold one value at
-   * a time (the scalar reference) and summing the squared errors in BigDecimal.
+   * a time (the scalar reference) and summing the squared errors in double-double arithmetic
+   * (error-free products by fma, error-free sums): an independent, near-exact sum.
    */
   private static void assertMeasuredErrorsMatchAReference(Calibration.Entry e, float[] x) {
     assertThat(e.candidates()).extracting(Calibration.Candidate::method)
         .containsExactly("minmax", "mse", "kl", "percentile");
     for (Calibration.Candidate k : e.candidates()) {
       float scale = io.q16.testing.Reference.symmetricScale(k.threshold());
-      java.math.BigDecimal sum = java.math.BigDecimal.ZERO;
+      double hi = 0;
+      double lo = 0;
       long clipped = 0;
       for (float v : x) {
         int q = io.q16.testing.Reference.quantize(v, scale, 0, -32768, 32767);
         clipped += io.q16.testing.Reference.clipped(v, scale, 0, -32768, 32767) ? 1 : 0;
-        java.math.BigDecimal err = new java.math.BigDecimal(v)
-            .subtract(new java.math.BigDecimal(io.q16.testing.Reference.dequantize(q, scale, 0)));
-        sum = sum.add(err.multiply(err));
+        // The difference of two floats this close is exact in double; its square is p + pe exactly.
+        double err = (double) v - io.q16.testing.Reference.dequantize(q, scale, 0);
+        double p = err * err;
+        double pe = Math.fma(err, err, -p);
+        double t = hi + p;
+        double te = (hi - (t - (t - hi))) + (p - (t - hi));
+        hi = t;
+        lo += te + pe;
       }
-      double mse = sum.doubleValue() / x.length;
+      double mse = (hi + lo) / x.length;
       assertThat(k.clipped()).as(e.name() + " " + k.method()).isEqualTo(clipped);
       assertThat(k.mse()).as(e.name() + " " + k.method()).isCloseTo(mse, org.assertj.core.api.Assertions.withinPercentage(1e-9));
     }
