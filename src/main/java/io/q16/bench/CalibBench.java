@@ -7,7 +7,6 @@ import io.q16.quant.QuantParams;
 import io.q16.quant.Scheme;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -42,25 +41,15 @@ public final class CalibBench {
   private CalibBench() {}
 
   public static void main(String[] args) throws Exception {
-    int elements = 1 << 24;
-    int reps = 5;
-    int warmup = 2;
-    long seed = 42;
-    String python = "python3";
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--elements" -> elements = Integer.parseInt(args[++i]);
-        case "--reps" -> reps = Integer.parseInt(args[++i]);
-        case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-        case "--seed" -> seed = Long.parseLong(args[++i]);
-        case "--python" -> python = args[++i];
-        case "--no-numpy" -> python = null;
-        default -> {
-          System.err.println("usage: CalibBench [--elements N] [--reps R] [--warmup W] [--seed S] [--python P | --no-numpy]");
-          System.exit(2);
-        }
-      }
+    BenchArgs a = BenchArgs.parse("CalibBench", args, 1 << 24, 5);
+    if (a == null) {
+      return;
     }
+    int elements = a.elements();
+    int reps = a.reps();
+    int warmup = a.warmup();
+    long seed = a.seed();
+    String python = a.python();
     float[] x = new float[elements];
     SplittableRandom r = new SplittableRandom(seed);
     float absmax = 0;
@@ -106,7 +95,7 @@ public final class CalibBench {
           cases.append(bins).append(' ').append(Double.toString(absmax)).append('\n');
         }
         Files.writeString(dir.resolve("cases.txt"), cases);
-        for (String[] res : numpy(python, dir, reps, warmup)) {
+        for (String[] res : numpy(a, dir)) {
           int bins = Integer.parseInt(res[0]);
           double rate = elements / Double.parseDouble(res[1]) / 1e6;
           boolean same = res[2].equals(javaCrc.get(bins));
@@ -185,21 +174,8 @@ public final class CalibBench {
     return out;
   }
 
-  private static List<String[]> numpy(String python, Path dir, int reps, int warmup) throws IOException, InterruptedException {
-    Path script = dir.resolve("numpy_histogram.py");
-    try (InputStream in = CalibBench.class.getResourceAsStream("numpy_histogram.py")) {
-      Files.write(script, in.readAllBytes());
-    }
-    ProcessBuilder pb = new ProcessBuilder(python, script.toString(), dir.toString(), Integer.toString(reps),
-        Integer.toString(warmup));
-    // This machine sets them for old OpenBLAS builds; they slow a current numpy (env README).
-    pb.environment().remove("OPENBLAS_CORETYPE");
-    pb.environment().remove("OPENBLAS_L2_SIZE");
-    for (String v : new String[] {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}) {
-      pb.environment().put(v, "1");
-    }
-    pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-    Process p = pb.start();
+  private static List<String[]> numpy(BenchArgs a, Path dir) throws IOException, InterruptedException {
+    Process p = a.startNumpy("numpy_histogram.py", dir);
     List<String[]> out = new ArrayList<>();
     try (BufferedReader rd = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = rd.readLine()) != null; ) {
@@ -217,7 +193,7 @@ public final class CalibBench {
       }
     }
     if (p.waitFor() != 0) {
-      throw new IOException(python + " exited with " + p.exitValue());
+      throw new IOException(a.python() + " exited with " + p.exitValue());
     }
     return out;
   }

@@ -18,7 +18,6 @@ import io.q16.tensor.DType;
 import io.q16.tensor.Decode;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
@@ -74,31 +73,14 @@ public final class KernelBench {
   private static final String LINEAR_PER_TENSOR = "symmetric, per tensor";
 
   public static void main(String[] args) throws Exception {
-    int elements = 1 << 24;
-    int reps = 7;
-    int warmup = 2;
-    long seed = 42;
-    String python = "python3";
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--elements" -> elements = Integer.parseInt(args[++i]);
-        case "--reps" -> reps = Integer.parseInt(args[++i]);
-        case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-        case "--seed" -> seed = Long.parseLong(args[++i]);
-        case "--python" -> python = args[++i];
-        case "--no-numpy" -> python = null;
-        case "-h", "--help" -> {
-          System.out.println("usage: KernelBench [--elements N] [--reps R] [--warmup W] [--seed S]"
-              + " [--python python3 | --no-numpy]");
-          return;
-        }
-        default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
-      }
+    BenchArgs a = BenchArgs.parse("KernelBench", args, 1 << 24, 7);
+    if (a == null) {
+      return;
     }
-    if (elements % (ROWS * GROUP) != 0) {
+    if (a.elements() % (ROWS * GROUP) != 0) {
       throw new IllegalArgumentException("--elements must be a multiple of " + ROWS * GROUP);
     }
-    System.exit(new KernelBench.Run(elements, reps, warmup, seed, python).run());
+    System.exit(new KernelBench.Run(a).run());
   }
 
   private static final class Run {
@@ -107,16 +89,18 @@ public final class KernelBench {
     private final int warmup;
     private final long seed;
     private final String python;
+    private final BenchArgs args;
     private final float[] x;
     private final short[] q;
     private long sink;
 
-    Run(int n, int reps, int warmup, long seed, String python) {
-      this.n = n;
-      this.reps = reps;
-      this.warmup = warmup;
-      this.seed = seed;
-      this.python = python;
+    Run(BenchArgs a) {
+      this.args = a;
+      this.n = a.elements();
+      this.reps = a.reps();
+      this.warmup = a.warmup();
+      this.seed = a.seed();
+      this.python = a.python();
       this.x = new float[n];
       this.q = new short[n];
     }
@@ -513,20 +497,7 @@ public final class KernelBench {
     }
 
     private String runNumpy(Path dir, Map<String, Map<String, String>> out) throws IOException, InterruptedException {
-      Path script = dir.resolve("numpy_kernels.py");
-      try (InputStream in = KernelBench.class.getResourceAsStream("numpy_kernels.py")) {
-        Files.write(script, in.readAllBytes());
-      }
-      ProcessBuilder pb = new ProcessBuilder(python, script.toString(), dir.toString(), Integer.toString(reps),
-          Integer.toString(warmup));
-      // This machine sets them for old OpenBLAS builds; they slow a current numpy (env README).
-      pb.environment().remove("OPENBLAS_CORETYPE");
-      pb.environment().remove("OPENBLAS_L2_SIZE");
-      for (String v : new String[] {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}) {
-        pb.environment().put(v, "1");
-      }
-      pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-      Process p = pb.start();
+      Process p = args.startNumpy("numpy_kernels.py", dir);
       String info = "numpy: no INFO line";
       try (BufferedReader rd = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         for (String line; (line = rd.readLine()) != null; ) {

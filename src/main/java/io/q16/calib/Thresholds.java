@@ -153,13 +153,15 @@ public final class Thresholds {
       suffix[i] = suffix[i + 1] + hist[i];
     }
     int stride = Math.max(1, (n - first) / Math.max(1, gridSize - 1));
+    double[] groupSum = new double[quantizedBins];
+    int[] groupNonZero = new int[quantizedBins];
     double best = Double.POSITIVE_INFINITY;
     double worst = Double.NEGATIVE_INFINITY;
     int bestI = n;
     int evaluated = 0;
     // The grid always includes n (no clipping), so "keep max" is a candidate like any other.
     for (int i = n; i >= first; i -= stride) {
-      double d = klAt(hist, suffix, i, quantizedBins);
+      double d = klAt(hist, suffix, i, quantizedBins, groupSum, groupNonZero);
       evaluated++;
       worst = Math.max(worst, d);
       if (d < best || (d == best && i > bestI)) {
@@ -172,7 +174,7 @@ public final class Thresholds {
     int hi = Math.min(n, bestI + stride - 1);
     int fine = Math.max(1, (hi - lo) / 32);
     for (int i = lo; i <= hi; i += fine) {
-      double d = klAt(hist, suffix, i, quantizedBins);
+      double d = klAt(hist, suffix, i, quantizedBins, groupSum, groupNonZero);
       evaluated++;
       worst = Math.max(worst, d);
       if (d < best || (d == best && i > bestI)) {
@@ -192,40 +194,21 @@ public final class Thresholds {
   /**
    * KL(P || Q) of candidate end bin {@code i}, as {@link #klTensorRt} computes it, without
    * allocating: P is hist[0..i) with the mass beyond added to bin i - 1, Q spreads each of the
-   * {@code levels} groups' sum evenly over its non-zero bins, both eps-smoothed.
+   * {@code levels} groups' sum evenly over its non-zero bins, both eps-smoothed. One pass gathers
+   * each group's histogram sum and non-zero count (P and Q are zero in the same bins, except in
+   * groups whose sum is zero), the second sums the divergence.
    */
   static double klAt(long[] hist, long[] suffix, int i, int levels) {
+    return klAt(hist, suffix, i, levels, new double[levels], new int[levels]);
+  }
+
+  /** {@link #klAt(long[], long[], int, int)} with the caller's per-group scratch. */
+  static double klAt(long[] hist, long[] suffix, int i, int levels, double[] groupSum, int[] groupNonZero) {
     final double eps = 1e-4;
     int merged = i / levels;
-    // Pass 1: zero counts of P and Q, and their sums, for the smoothing.
-    int zerosP = 0;
-    double sumP = 0;
-    for (int g = 0; g < levels; g++) {
-      int start = g * merged;
-      int stop = g == levels - 1 ? i : start + merged;
-      int nonZero = 0;
-      for (int j = start; j < stop; j++) {
-        double p = j == i - 1 ? hist[j] + suffix[i] : hist[j];
-        if (p != 0) {
-          nonZero++;
-        }
-        sumP += p;
-      }
-      zerosP += (stop - start) - nonZero;
-    }
-    int nonZeroP = i - zerosP;
-    if (nonZeroP == 0) {
-      return Double.POSITIVE_INFINITY;
-    }
-    double epsP = eps * zerosP / nonZeroP;
-    if (epsP >= 1) {
-      return Double.POSITIVE_INFINITY;
-    }
-    // Smoothed sums: every zero becomes eps, every non-zero loses epsP.
-    double sp = sumP - epsP * nonZeroP + eps * zerosP;
-    // Q is non-zero exactly where P is, except in groups whose histogram sum is zero.
-    double sumQ = 0;
+    int nonZeroP = 0;
     int nonZeroQ = 0;
+    double sumQ = 0;
     for (int g = 0; g < levels; g++) {
       int start = g * merged;
       int stop = g == levels - 1 ? i : start + merged;
@@ -233,49 +216,50 @@ public final class Thresholds {
       int nonZero = 0;
       for (int j = start; j < stop; j++) {
         sum += hist[j];
-        double p = j == i - 1 ? hist[j] + suffix[i] : hist[j];
-        if (p != 0) {
+        if (p(hist, suffix, i, j) != 0) {
           nonZero++;
         }
       }
+      groupSum[g] = sum;
+      groupNonZero[g] = nonZero;
+      nonZeroP += nonZero;
       if (sum != 0) {
-        sumQ += sum;
         nonZeroQ += nonZero;
+        sumQ += sum;
       }
     }
+    double sumP = suffix[0]; // P holds all the mass: the bins below i and everything beyond
+    int zerosP = i - nonZeroP;
     int zerosQ = i - nonZeroQ;
-    if (nonZeroQ == 0) {
+    if (nonZeroP == 0 || nonZeroQ == 0) {
       return Double.POSITIVE_INFINITY;
     }
+    double epsP = eps * zerosP / nonZeroP;
     double epsQ = eps * zerosQ / nonZeroQ;
-    if (epsQ >= 1) {
+    if (epsP >= 1 || epsQ >= 1) {
       return Double.POSITIVE_INFINITY;
     }
+    // Smoothed sums: every zero becomes eps, every non-zero loses its eps share.
+    double sp = sumP - epsP * nonZeroP + eps * zerosP;
     double sq = sumQ - epsQ * nonZeroQ + eps * zerosQ;
     double kl = 0;
     for (int g = 0; g < levels; g++) {
       int start = g * merged;
       int stop = g == levels - 1 ? i : start + merged;
-      double sum = 0;
-      int nonZero = 0;
+      double qv = groupNonZero[g] == 0 || groupSum[g] == 0 ? 0 : groupSum[g] / groupNonZero[g];
       for (int j = start; j < stop; j++) {
-        sum += hist[j];
-        if ((j == i - 1 ? hist[j] + suffix[i] : hist[j]) != 0) {
-          nonZero++;
-        }
-      }
-      double qv = nonZero == 0 || sum == 0 ? 0 : sum / nonZero;
-      for (int j = start; j < stop; j++) {
-        double p = j == i - 1 ? hist[j] + suffix[i] : hist[j];
+        double p = p(hist, suffix, i, j);
         double a = (p == 0 ? eps : p - epsP) / sp;
-        double q = p == 0 || qv == 0 ? 0 : qv;
-        double b = (q == 0 ? eps : q - epsQ) / sq;
-        if (a > 0) {
-          kl += a * Math.log(a / b);
-        }
+        double b = (p == 0 || qv == 0 ? eps : qv - epsQ) / sq;
+        kl += a * Math.log(a / b);
       }
     }
     return kl;
+  }
+
+  /** P's bin j for candidate i: the histogram, with the mass beyond folded into bin i - 1. */
+  private static double p(long[] hist, long[] suffix, int i, int j) {
+    return j == i - 1 ? hist[j] + suffix[i] : hist[j];
   }
 
   /** KL(P || Q) of the first n entries after eps-smoothing both (TensorRT's _smooth_distribution). */
