@@ -57,34 +57,27 @@ public final class Onnx {
   }
 
   public static DynamicMessage attrInt(String name, long v) {
-    return DynamicMessage.newBuilder(OnnxSchema.ATTRIBUTE)
-        .setField(field(OnnxSchema.ATTRIBUTE, "name"), name)
-        .setField(field(OnnxSchema.ATTRIBUTE, "type"), OnnxSchema.ATTR_INT)
-        .setField(field(OnnxSchema.ATTRIBUTE, "i"), v)
-        .build();
+    return attribute(name, OnnxSchema.ATTR_INT, "i", v);
   }
 
   public static DynamicMessage attrFloat(String name, float v) {
-    return DynamicMessage.newBuilder(OnnxSchema.ATTRIBUTE)
-        .setField(field(OnnxSchema.ATTRIBUTE, "name"), name)
-        .setField(field(OnnxSchema.ATTRIBUTE, "type"), OnnxSchema.ATTR_FLOAT)
-        .setField(field(OnnxSchema.ATTRIBUTE, "f"), v)
-        .build();
+    return attribute(name, OnnxSchema.ATTR_FLOAT, "f", v);
   }
 
   public static DynamicMessage attrTensor(String name, DynamicMessage t) {
-    return DynamicMessage.newBuilder(OnnxSchema.ATTRIBUTE)
-        .setField(field(OnnxSchema.ATTRIBUTE, "name"), name)
-        .setField(field(OnnxSchema.ATTRIBUTE, "type"), OnnxSchema.ATTR_TENSOR)
-        .setField(field(OnnxSchema.ATTRIBUTE, "t"), t)
-        .build();
+    return attribute(name, OnnxSchema.ATTR_TENSOR, "t", t);
   }
 
   public static DynamicMessage attrGraph(String name, DynamicMessage g) {
+    return attribute(name, OnnxSchema.ATTR_GRAPH, "g", g);
+  }
+
+  /** An attribute whose value is in {@code field} (its type tag says which, as IR version 2+ requires). */
+  private static DynamicMessage attribute(String name, int type, String field, Object value) {
     return DynamicMessage.newBuilder(OnnxSchema.ATTRIBUTE)
         .setField(field(OnnxSchema.ATTRIBUTE, "name"), name)
-        .setField(field(OnnxSchema.ATTRIBUTE, "type"), OnnxSchema.ATTR_GRAPH)
-        .setField(field(OnnxSchema.ATTRIBUTE, "g"), g)
+        .setField(field(OnnxSchema.ATTRIBUTE, "type"), type)
+        .setField(field(OnnxSchema.ATTRIBUTE, field), value)
         .build();
   }
 
