@@ -68,7 +68,7 @@ public final class GenerateActivationsJob {
             .option("compression", o.compression())
             // Row groups bound the memory of every reader (Parquet reads a row group's column
             // whole); measuring buffers after each row keeps large rows from overshooting them.
-            .option("parquet.block.size", Long.toString(o.rowGroupBytes()))
+            .option("parquet.block.size", Long.toString(QuantizeJob.roundUpToMib(o.rowGroupBytes())))
             .option("parquet.page.size.row.check.min", "1")
             .option("parquet.page.size.row.check.max", "1")
             // Float payloads defeat dictionaries, which Parquet would build, then drop, per row group.

@@ -236,6 +236,11 @@ public final class QuantizeJob {
     return QuantParams.calibrated(options.scheme(), r.min(), r.max(), threshold);
   }
 
+  static long roundUpToMib(long bytes) {
+    long mib = 1L << 20;
+    return (bytes + mib - 1) / mib * mib;
+  }
+
   /** The --keep-float pattern {@code name} matches, or null. Globs: '*' any run, '?' one character. */
   private String keepFloatPattern(String name) {
     for (int i = 0; i < keepFloat.size(); i++) {
@@ -279,7 +284,9 @@ public final class QuantizeJob {
     }
     CollectionAccumulator<ChunkOutcome> acc = spark.sparkContext().collectionAccumulator("q16 chunk outcomes");
     Broadcast<QuantParams[]> bparams = jsc.broadcast(params);
-    long rowGroupBytes = Math.max(1L << 20, 4 * 2 * (plan.chunkBytes() / 2));
+    // Rounded up to whole MiB: Parquet passes the row group size to HDFS as the file's block size,
+    // which must be a multiple of dfs.bytes-per-checksum (512) (found by HdfsTest).
+    long rowGroupBytes = roundUpToMib(Math.max(1L << 20, 4 * 2 * (plan.chunkBytes() / 2)));
     int[][] slices = new int[plan.shardCount()][];
     for (int s = 0; s < slices.length; s++) {
       slices[s] = perShard.get(s).stream().mapToInt(ChunkTask::getId).toArray();
@@ -295,6 +302,9 @@ public final class QuantizeJob {
           // only measures its buffers every 100 records by default: with rows of megabytes it
           // would buffer a whole shard, so measure after every row.
           .option("parquet.block.size", Long.toString(rowGroupBytes))
+          // No padding of row groups to the file system's blocks: it would make a shard's bytes
+          // depend on where it is written (HDFS with 1 MiB blocks padded them by 3x; HdfsTest).
+          .option("parquet.writer.max-padding", "0")
           .option("parquet.page.size.row.check.min", "1")
           .option("parquet.page.size.row.check.max", "1")
           // Dictionaries cannot help int16 payloads and would be built, then dropped, per chunk.
