@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Dependencies point one way: only io.q16.spark (and the CLI that starts it) may import Spark; the
- * kernel bench uses the JDK and the kernels only.
+ * kernel bench uses the JDK and the kernels only; report pages are built from plain data.
  */
 class ArchitectureTest {
   @ParameterizedTest(name = "{0} imports no {1}")
@@ -21,7 +21,8 @@ class ArchitectureTest {
     "fs, org.apache.spark", "tensor, org.apache.hadoop", "quant, org.apache.hadoop", "calib, org.apache.hadoop",
     "tensor, io.q16.spark", "format, io.q16.spark", "quant, io.q16.spark", "calib, io.q16.spark",
     "tensor, io.q16.cli", "format, io.q16.cli", "quant, io.q16.cli", "calib, io.q16.cli", "spark, io.q16.cli",
-    "bench, org.apache", "bench, io.q16.spark", "bench, io.q16.cli", "bench, io.q16.format", "bench, io.q16.fs"
+    "bench, org.apache", "bench, io.q16.spark", "bench, io.q16.cli", "bench, io.q16.format", "bench, io.q16.fs",
+    "report, org.apache.spark", "report, org.apache.hadoop", "report, io.q16.spark", "report, io.q16.cli"
   })
   void layersImportOnlyDownward(String pkg, String forbidden) throws IOException {
     Path dir = Path.of("src/main/java/io/q16", pkg);

@@ -149,6 +149,7 @@ final class QuantizeCommand implements Callable<Integer> {
     if (nan > 0) {
       w.printf(Locale.ROOT, "  NaN         %,d values mapped to 0 (--nan zero)%n", nan);
     }
+    w.printf(Locale.ROOT, "  report      %s%n", new org.apache.hadoop.fs.Path(out, "report/index.html"));
     w.printf(Locale.ROOT, "  next        jobs/q16 verify %s%n", out);
   }
 

@@ -73,7 +73,10 @@ public record Manifest(
    * parameters when there is one unit (x̂ = (q - zeroPoint) · scale, q in [qmin, qmax]; per
    * channel or group they are in the shard rows), statistics of the finite source values, counts,
    * checksums of the source bytes and of the stored codes (little-endian, in element order), and
-   * the shards holding its rows. For skipped tensors: why.
+   * the shards holding its rows, and the round-trip error measured while quantizing: {@code mse}
+   * of x - x̂ over the finite values and {@code sqnrDb} (absent when there is no error or no
+   * signal; both absent in manifests written before they existed; both may differ in the last
+   * digits between chunk sizes). For skipped tensors: why.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonPropertyOrder({"name", "dtype", "shape", "status", "reason"})
@@ -107,7 +110,9 @@ public record Manifest(
       String codesCrc32c,
       Integer chunks,
       List<Integer> shards,
-      Codec codec) {
+      Codec codec,
+      Double sqnrDb,
+      Double mse) {
 
     public static final String QUANTIZED = "quantized";
 

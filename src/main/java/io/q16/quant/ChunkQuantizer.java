@@ -46,20 +46,25 @@ public final class ChunkQuantizer {
 
   /**
    * Quantizes elements [first, first+n) held in {@code x[0..n)} into {@code q[0..n)} with
-   * {@code tensorParams} (per tensor) or {@code p} (per unit).
+   * {@code tensorParams} (per tensor) or {@code p} (per unit), and adds the round trip of every
+   * value (x against its code dequantized) to {@code into}. Linear codes are measured inside the
+   * kernel; a non-linear codec decodes into {@code scratch} (at least n long) first.
    *
    * @return the number of clipped values
    */
   public static long quantize(TensorSpec spec, QuantParams tensorParams, Params p, float[] x, int n, long first,
-      short[] q) {
+      short[] q, RoundTripStats into, float[] scratch) {
     Scheme s = spec.scheme();
     if (spec.nonlinear() != null) {
-      return spec.nonlinear().encode(x, 0, q, 0, n);
+      long clipped = spec.nonlinear().encode(x, 0, q, 0, n);
+      spec.nonlinear().decode(q, 0, scratch, 0, n);
+      into.add(x, scratch, 0, n);
+      return clipped;
     }
     if (p == null) {
-      return LinearKernel.quantize(x, 0, q, 0, n, tensorParams);
+      return LinearKernel.quantize(x, 0, q, 0, n, tensorParams, into);
     }
     return GranularKernel.quantize(x, 0, q, 0, n, first, spec.layout(), p.scales(), p.zeroPoints(), p.unitBase(),
-        s.qmin(), s.qmax());
+        s.qmin(), s.qmax(), into);
   }
 }

@@ -162,10 +162,15 @@ public final class ErrorStats implements Serializable {
 
   /** 10·log10(Σx² / Σ(x - x̂)²) in dB; +Inf for an exact round trip, NaN for an all-zero x. */
   public double sqnrDb() {
-    if (sumE2 == 0) {
-      return sumX2 == 0 ? Double.NaN : Double.POSITIVE_INFINITY;
+    return sqnrDb(sumX2, sumE2);
+  }
+
+  /** 10·log10(signal / noise) in dB for sums of squares; +Inf when noise is 0, NaN when both are. */
+  public static double sqnrDb(double signal, double noise) {
+    if (noise == 0) {
+      return signal == 0 ? Double.NaN : Double.POSITIVE_INFINITY;
     }
-    return 10 * Math.log10(sumX2 / sumE2);
+    return 10 * Math.log10(signal / noise);
   }
 
   /** Cosine similarity of x and x̂; 1 when both are all zero. */

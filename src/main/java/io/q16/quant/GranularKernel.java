@@ -35,10 +35,39 @@ public final class GranularKernel {
         : quantizeReference(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase, qmin, qmax);
   }
 
+  /**
+   * As {@link #quantize(float[], int, short[], int, int, long, UnitLayout, float[], int[], long,
+   * int, int)}, and adds every value's round trip to {@code into}, as {@link
+   * LinearKernel#quantize(float[], int, short[], int, int, QuantParams, RoundTripStats)} does.
+   */
+  public static long quantize(
+      float[] x, int xOff, short[] q, int qOff, int n, long first, UnitLayout layout,
+      float[] scales, int[] zeroPoints, long unitBase, int qmin, int qmax, RoundTripStats into) {
+    Objects.checkFromIndexSize(xOff, n, x.length);
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    RoundTripBlocks measure = into.blocks(n);
+    long clipped = fast(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase, qmin, qmax, measure);
+    boolean measured = clipped >= 0 && measure != null && into.commit(measure, n);
+    if (clipped < 0) {
+      clipped = quantizeReference(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase, qmin, qmax);
+    }
+    if (!measured) {
+      into.addUnitsReference(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase);
+    }
+    return clipped;
+  }
+
   /** The fast path alone: the clipped count, or -1 if it cannot give the reference's result. */
   static long fast(
       float[] x, int xOff, short[] q, int qOff, int n, long first, UnitLayout layout,
       float[] scales, int[] zeroPoints, long unitBase, int qmin, int qmax) {
+    return fast(x, xOff, q, qOff, n, first, layout, scales, zeroPoints, unitBase, qmin, qmax, null);
+  }
+
+  /** The fast path, measuring each block's round trip into {@code measure} unless it is null. */
+  private static long fast(
+      float[] x, int xOff, short[] q, int qOff, int n, long first, UnitLayout layout,
+      float[] scales, int[] zeroPoints, long unitBase, int qmin, int qmax, RoundTripBlocks measure) {
     if (n == 0) {
       return 0;
     }
@@ -62,6 +91,9 @@ public final class GranularKernel {
         }
         if (longRuns) {
           blocks.round(at, len, scales[u], zp, qmin, qmax);
+          if (measure != null) {
+            measure.fromCodes(blocks.codes(), at, len, scales[u], zp);
+          }
         } else {
           blocks.unit(at, len, scales[u], zp);
         }
@@ -72,8 +104,15 @@ public final class GranularKernel {
       }
       if (!longRuns) {
         blocks.roundUnits(m, qmin, qmax);
+        if (measure != null) {
+          measure.fromCodes(blocks.codes(), blocks.unitScales(), blocks.unitZeroPoints(), m);
+        }
       }
       blocks.store(q, qOff + done, m);
+      if (measure != null) {
+        measure.load(x, xOff + done, m);
+        measure.measure(m);
+      }
       done += m;
     }
     return blocks.clipped();

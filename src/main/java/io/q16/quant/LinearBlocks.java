@@ -55,7 +55,7 @@ final class LinearBlocks {
   static final int BLOCK = 2048;
 
   private static final float RINT = 0x1.8p23f; // 1.5 * 2^23: adding and subtracting it rounds
-  private static final float BIAS = 0x1.8p23f; // 2q + BIAS: puts q into the bits of a float
+  static final float BIAS = 0x1.8p23f; // 2q + BIAS: puts q into the bits of a float
 
   private final float[] y;
   private final float[] acc;
@@ -140,6 +140,24 @@ final class LinearBlocks {
       y[j] = (a - b) + bias;
       acc[j] += Math.min((a + b) - width, 2f);
     }
+  }
+
+  /**
+   * The scratch after {@link #round} or {@link #roundUnits}: element j holds 2q + {@link #BIAS}
+   * exactly (q the full code), which {@link RoundTripBlocks} reads to measure the round trip.
+   */
+  float[] codes() {
+    return y;
+  }
+
+  /** The per-element scales set by {@link #unit}. */
+  float[] unitScales() {
+    return scales;
+  }
+
+  /** The per-element zero points set by {@link #unit}, as floats. */
+  float[] unitZeroPoints() {
+    return zeroPoints;
   }
 
   /** Pass 2: the codes of scratch {@code [0..m)} into {@code q[qOff..qOff+m)}. */

@@ -40,8 +40,35 @@ public final class LinearKernel {
     return clipped >= 0 ? clipped : quantizeReference(x, xOff, q, qOff, n, scale, zeroPoint, qmin, qmax);
   }
 
+  /**
+   * As {@link #quantize(float[], int, short[], int, int, QuantParams)}, and adds every value's
+   * round trip (x against its code dequantized) to {@code into}: measured block by block while the
+   * block is in cache (see {@link RoundTripBlocks}), or by {@link
+   * RoundTripStats#addLinearReference} from the codes when the fast path cannot.
+   */
+  public static long quantize(float[] x, int xOff, short[] q, int qOff, int n, QuantParams p, RoundTripStats into) {
+    Objects.checkFromIndexSize(xOff, n, x.length);
+    Objects.checkFromIndexSize(qOff, n, q.length);
+    RoundTripBlocks measure = into.blocks(n);
+    long clipped = fast(x, xOff, q, qOff, n, p.scale(), p.zeroPoint(), p.qmin(), p.qmax(), measure);
+    boolean measured = clipped >= 0 && measure != null && into.commit(measure, n);
+    if (clipped < 0) {
+      clipped = quantizeReference(x, xOff, q, qOff, n, p);
+    }
+    if (!measured) {
+      into.addLinearReference(x, xOff, q, qOff, n, p.scale(), p.zeroPoint());
+    }
+    return clipped;
+  }
+
   /** The fast path alone: the clipped count, or -1 if it cannot give the reference's result. */
   static long fast(float[] x, int xOff, short[] q, int qOff, int n, float scale, int zeroPoint, int qmin, int qmax) {
+    return fast(x, xOff, q, qOff, n, scale, zeroPoint, qmin, qmax, null);
+  }
+
+  /** The fast path, measuring each block's round trip into {@code measure} unless it is null. */
+  private static long fast(float[] x, int xOff, short[] q, int qOff, int n, float scale, int zeroPoint, int qmin,
+      int qmax, RoundTripBlocks measure) {
     if (!LinearBlocks.supports(zeroPoint, qmin, qmax)) {
       return -1;
     }
@@ -51,6 +78,11 @@ public final class LinearKernel {
       blocks.load(x, xOff + done, 0, m);
       blocks.round(0, m, scale, zeroPoint, qmin, qmax);
       blocks.store(q, qOff + done, m);
+      if (measure != null) {
+        measure.load(x, xOff + done, m);
+        measure.fromCodes(blocks.codes(), 0, m, scale, zeroPoint);
+        measure.measure(m);
+      }
     }
     return blocks.clipped();
   }

@@ -31,6 +31,15 @@ public final class CalibrationReport {
           e.binsPerInt16Step() < 0 ? "-" : String.format(Locale.ROOT, "%.3g", e.binsPerInt16Step()),
           e.note() == null ? "" : e.note()));
     }
+    List<String> names = new ArrayList<>();
+    double[] sqnr = new double[c.tensors().size()];
+    for (int t = 0; t < sqnr.length; t++) {
+      Calibration.Entry e = c.tensors().get(t);
+      names.add(e.name());
+      // Absent SQNR: exact (zero error) when there was a measurement, else unknown.
+      sqnr[t] = e.sqnrDb() != null ? e.sqnrDb() : e.mse() != null ? Double.POSITIVE_INFINITY : Double.NaN;
+    }
+    r.sqnrByLayer("SQNR per layer with the chosen thresholds (measured on the data)", names, sqnr);
     r.heading("Chosen thresholds");
     r.table(List.of("tensor", "method", "threshold", "max|x|", "threshold / max", "clipped", "SQNR dB", "MSE",
         "bins per int16 step", "note"), rows);

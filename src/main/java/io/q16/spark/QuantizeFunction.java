@@ -3,6 +3,7 @@ package io.q16.spark;
 import io.q16.quant.Codes;
 import io.q16.quant.ChunkQuantizer;
 import io.q16.quant.QuantParams;
+import io.q16.quant.RoundTripStats;
 import io.q16.quant.TensorSpec;
 import java.util.Collections;
 import java.util.Iterator;
@@ -24,20 +25,24 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
   private final Broadcast<HadoopConf> conf;
   private final Broadcast<TensorSpec[]> specs;
   private final Broadcast<QuantParams[]> params;
+  private final Broadcast<float[]> absmax;
   private final CollectionAccumulator<ChunkOutcome> outcomes;
 
   /**
    * @param specs per tensor id: layout, scheme, storage and global per-unit parameters
    * @param params per tensor id: the per-tensor parameters (null for per-unit tensors)
+   * @param absmax per tensor id: max |x| over its finite values, the top of its report histogram
    */
   QuantizeFunction(
       Broadcast<HadoopConf> conf,
       Broadcast<TensorSpec[]> specs,
       Broadcast<QuantParams[]> params,
+      Broadcast<float[]> absmax,
       CollectionAccumulator<ChunkOutcome> outcomes) {
     this.conf = conf;
     this.specs = specs;
     this.params = params;
+    this.absmax = absmax;
     this.outcomes = outcomes;
   }
 
@@ -53,9 +58,11 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
     ChunkSource source = ChunkSource.forTask(conf.value().get());
     QuantParams[] byTensor = params.value();
     TensorSpec[] specOf = specs.value();
+    float[] histTop = absmax.value();
     CRC32C crc = new CRC32C();
     return new Iterator<>() {
       private short[] codes = new short[0];
+      private float[] decoded = new float[0];
 
       @Override
       public boolean hasNext() {
@@ -70,15 +77,31 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
         if (codes.length < n) {
           codes = new short[n];
         }
-        TensorSpec spec = specOf[task.getTensorId()];
+        int t = task.getTensorId();
+        TensorSpec spec = specOf[t];
         ChunkQuantizer.Params p = ChunkQuantizer.params(spec, x, n, task.getElemOffset());
-        long clipped = ChunkQuantizer.quantize(spec, byTensor[task.getTensorId()], p, x, n, task.getElemOffset(), codes);
+        if (spec.nonlinear() != null && decoded.length < n) {
+          decoded = new float[n];
+        }
+        // The report's error figures and histogram, measured by the kernel as it quantizes rather
+        // than in another pass over the source.
+        RoundTripStats roundTrip = new RoundTripStats(histTop[t], RoundTripStats.REPORT_BINS);
+        long clipped = ChunkQuantizer.quantize(spec, byTensor[t], p, x, n, task.getElemOffset(), codes, roundTrip,
+            decoded);
         // A fresh array per row: the writer may still reference the previous one.
         byte[] out = new byte[2 * n];
         Codes.pack(codes, n, out, spec.unsigned());
         crc.reset();
         crc.update(out);
-        outcomes.add(new ChunkOutcome(task.getId(), clipped, (int) crc.getValue()));
+        float scaleMin = Float.NaN;
+        float scaleMax = Float.NaN;
+        if (p != null) {
+          for (float sc : p.scales()) {
+            scaleMin = Float.isNaN(scaleMin) ? sc : Math.min(scaleMin, sc);
+            scaleMax = Float.isNaN(scaleMax) ? sc : Math.max(scaleMax, sc);
+          }
+        }
+        outcomes.add(new ChunkOutcome(task.getId(), clipped, (int) crc.getValue(), roundTrip, scaleMin, scaleMax));
         byte[] scales = p == null ? null : Codes.floats(p.scales());
         byte[] zeroPoints = p == null ? null : Codes.ints(p.zeroPoints(), spec.unsigned() ? Codes.UNSIGNED_OFFSET : 0);
         return RowFactory.create(

@@ -15,8 +15,10 @@ import io.q16.quant.NanPolicy;
 import io.q16.quant.NonlinearParams;
 import io.q16.quant.Overflow;
 import io.q16.quant.QuantParams;
+import io.q16.quant.RoundTripStats;
 import io.q16.quant.Scheme;
 import io.q16.quant.TensorSpec;
+import io.q16.report.QuantizeReport;
 import io.q16.tensor.Chunk;
 import io.q16.tensor.DType;
 import io.q16.tensor.Plan;
@@ -53,6 +55,8 @@ import org.apache.spark.util.CollectionAccumulator;
 public final class QuantizeJob {
   public static final String VERSION = "0.1.0";
   static final String SHARDS_DIR = "shards";
+  /** The report's directory inside the output: index.html and report.json (verify adds its own pages). */
+  public static final String REPORT_DIR = "report";
   static final Encoder<ChunkTask> CHUNK_TASK = Encoders.bean(ChunkTask.class);
   static final Encoder<ShardTask> SHARD_TASK = Encoders.bean(ShardTask.class);
   static final Encoder<ChunkStats> CHUNK_STATS = Encoders.bean(ChunkStats.class);
@@ -151,8 +155,13 @@ public final class QuantizeJob {
       TensorStats[] stats = StatsPass.run(spark, plan, hadoopConf, jsc.broadcast(specs), options.partitions(), progress);
       StatsPass.checkNan(plan, stats, options.nanPolicy(), "quantize");
       QuantParams[] params = new QuantParams[plan.tensors().size()];
+      float[] absmax = new float[params.length];
+      float[] threshold = new float[params.length];
       for (int t = 0; t < params.length; t++) {
         RangeStats r = stats[t].range;
+        absmax[t] = r.absmax();
+        threshold[t] = calibration == null ? absmax[t]
+            : Math.min(thresholds.get(plan.tensors().get(t).name()).threshold(), absmax[t]);
         if (!options.scheme().linear()) {
           specs[t].withNonlinear(NonlinearParams.fromStats(options.scheme(), options.exponentBits(), r.absmax(),
               stats[t].minNonZero));
@@ -160,7 +169,7 @@ public final class QuantizeJob {
           Calibration.Entry e = thresholds.get(plan.tensors().get(t).name());
           params[t] = e.clipMin() != null && e.clipMax() != null
               ? QuantParams.clipped(options.scheme(), r.min(), r.max(), e.clipMin(), e.clipMax())
-              : calibrated(r, e.threshold());
+              : calibrated(r, threshold[t]);
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
         } else if (!specs[t].localUnits()) {
@@ -179,10 +188,14 @@ public final class QuantizeJob {
         }
       }
       long t2 = System.nanoTime();
-      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, specs, params, out);
+      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, specs, params, absmax, out);
       long t3 = System.nanoTime();
       List<Manifest.Shard> shards = commitShards(plan, out, hadoopConf);
-      Manifest manifest = manifest(model, plan, specs, stats, params, outcomes, shards);
+      Measured measured = Measured.of(plan, outcomes, absmax);
+      Manifest manifest = manifest(model, plan, specs, stats, params, outcomes, shards, measured);
+      QuantizeReport.Report report = report(manifest, plan, threshold, measured);
+      out.writeAtomically(REPORT_DIR + "/index.html", QuantizeReport.html(report));
+      out.writeAtomically(REPORT_DIR + "/report.json", QuantizeReport.json(report));
       out.writeAtomically(Manifest.FILE_NAME, manifest.toJson());
       out.commit();
       long t4 = System.nanoTime();
@@ -229,8 +242,9 @@ public final class QuantizeJob {
   }
 
   /**
-   * Linear parameters from a calibrated threshold T: symmetric schemes use T for max|x|;
-   * asymmetric clips the range to [max(min, -T), min(max, T)]. Values beyond clip and are counted.
+   * Linear parameters from a calibrated threshold T (already at most max|x|): symmetric schemes use
+   * T for max|x|; asymmetric clips the range to [max(min, -T), min(max, T)]. Values beyond clip
+   * and are counted.
    */
   private QuantParams calibrated(RangeStats r, float threshold) {
     return QuantParams.calibrated(options.scheme(), r.min(), r.max(), threshold);
@@ -266,7 +280,7 @@ public final class QuantizeJob {
 
 
   private ChunkOutcome[] quantizePass(
-      Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params, OutputDir out) {
+      Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params, float[] absmax, OutputDir out) {
     ChunkOutcome[] byId = new ChunkOutcome[plan.chunks().size()];
     if (plan.shardCount() == 0) {
       return byId;
@@ -295,7 +309,8 @@ public final class QuantizeJob {
       // One partition per shard: parallelize slices n elements into n partitions of one.
       Dataset<ShardTask> ds = spark.createDataset(jsc.parallelize(shards, shards.size()).rdd(), SHARD_TASK);
       Dataset<Row> rows = ds.mapPartitions(
-          new QuantizeFunction(conf, jsc.broadcast(specs), bparams, acc), Encoders.row(ShardSchema.SCHEMA));
+          new QuantizeFunction(conf, jsc.broadcast(specs), bparams, jsc.broadcast(absmax), acc),
+          Encoders.row(ShardSchema.SCHEMA));
       rows.write()
           .option("compression", options.compression())
           // Row groups of a few chunks keep the writer's buffer, and a reader's, O(chunk). Parquet
@@ -392,7 +407,8 @@ public final class QuantizeJob {
       TensorStats[] stats,
       QuantParams[] params,
       ChunkOutcome[] outcomes,
-      List<Manifest.Shard> shards) {
+      List<Manifest.Shard> shards,
+      Measured measured) {
     int n = plan.tensors().size();
     long[] clipped = new long[n];
     int[] codesCrc = new int[n];
@@ -437,7 +453,7 @@ public final class QuantizeJob {
             kept ? "matches --keep-float '" + keep + "': kept in its source dtype, not quantized"
                 : "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
             info.elements(), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null, null));
+            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null, null, null, null));
         continue;
       }
       TensorStats s = stats[t];
@@ -458,7 +474,8 @@ public final class QuantizeJob {
           s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
           clipped[t], s.range.nan(), s.range.posInf(), s.range.negInf(),
           info.file(), info.dataStart(), info.byteLength(), srcCrc, Crc32c.hex(codesCrc[t]),
-          chunkCount[t], List.copyOf(shardsOf.get(t)), codec(spec.nonlinear())));
+          chunkCount[t], List.copyOf(shardsOf.get(t)), codec(spec.nonlinear()),
+          finiteOrNull(measured.roundTrip[t].sqnrDb()), measured.roundTrip[t].mse()));
       elements += info.elements();
       codeBytes += 2 * info.elements();
       clippedTotal += clipped[t];
@@ -485,6 +502,78 @@ public final class QuantizeJob {
   }
 
 
+
+  /**
+   * What the quantize pass measured, merged per tensor in chunk order (so the sums do not depend on
+   * which executor reported first): round-trip error and |x| histogram, and the range of the
+   * per-unit scales (NaN where the parameters are per tensor).
+   */
+  private static final class Measured {
+    final RoundTripStats[] roundTrip;
+    final float[] scaleMin;
+    final float[] scaleMax;
+
+    private Measured(int tensors) {
+      roundTrip = new RoundTripStats[tensors];
+      scaleMin = new float[tensors];
+      scaleMax = new float[tensors];
+    }
+
+    static Measured of(Plan plan, ChunkOutcome[] outcomes, float[] absmax) {
+      Measured m = new Measured(absmax.length);
+      for (int t = 0; t < absmax.length; t++) {
+        m.roundTrip[t] = new RoundTripStats(absmax[t], RoundTripStats.REPORT_BINS);
+        m.scaleMin[t] = Float.NaN;
+        m.scaleMax[t] = Float.NaN;
+      }
+      for (int i = 0; i < outcomes.length; i++) {
+        int t = plan.chunks().get(i).tensor();
+        ChunkOutcome o = outcomes[i];
+        m.roundTrip[t].merge(o.roundTrip());
+        if (!Float.isNaN(o.scaleMin())) {
+          m.scaleMin[t] = Float.isNaN(m.scaleMin[t]) ? o.scaleMin() : Math.min(m.scaleMin[t], o.scaleMin());
+          m.scaleMax[t] = Float.isNaN(m.scaleMax[t]) ? o.scaleMax() : Math.max(m.scaleMax[t], o.scaleMax());
+        }
+      }
+      return m;
+    }
+  }
+
+  /** The report of the quantized tensors, in manifest order, from the manifest and what was measured. */
+  private QuantizeReport.Report report(Manifest manifest, Plan plan, float[] threshold, Measured measured) {
+    Map<String, Integer> index = new java.util.HashMap<>();
+    for (int t = 0; t < plan.tensors().size(); t++) {
+      index.put(plan.tensors().get(t).name(), t);
+    }
+    List<QuantizeReport.Tensor> tensors = new ArrayList<>();
+    List<QuantizeReport.Skipped> skipped = new ArrayList<>();
+    double sumX2 = 0;
+    double sumE2 = 0;
+    for (Manifest.TensorEntry e : manifest.tensors()) {
+      Integer t = index.get(e.name());
+      if (t == null) {
+        skipped.add(new QuantizeReport.Skipped(e.name(), e.dtype(), e.status(), e.reason()));
+        continue;
+      }
+      RoundTripStats rt = measured.roundTrip[t];
+      sumX2 += rt.sumX2();
+      sumE2 += rt.sumE2();
+      boolean perUnit = !Float.isNaN(measured.scaleMin[t]);
+      tensors.add(new QuantizeReport.Tensor(e.name(), e.dtype(), e.scheme(), e.granularity(),
+          options.calibration() == null ? "minmax" : "calibration file", threshold[t], rt.hi(), e.scale(),
+          perUnit ? measured.scaleMin[t] : null, perUnit ? measured.scaleMax[t] : null, perUnit ? e.units() : null,
+          e.elements(), rt.count(), e.clipped(), e.elements() == 0 ? 0 : (double) e.clipped() / e.elements(),
+          e.sqnrDb(), rt.mse(), rt.maxAbsErr(), new QuantizeReport.Histogram(rt.hi(), rt.bins())));
+    }
+    return new QuantizeReport.Report(QuantizeReport.FORMAT, QuantizeReport.FORMAT_VERSION, options.out(),
+        options.model(), options.scheme().cliName(), manifest.config().granularity(), calibrationName(),
+        manifest.totals().elements(), manifest.totals().clipped(),
+        finiteOrNull(io.q16.quant.ErrorStats.sqnrDb(sumX2, sumE2)), tensors, skipped);
+  }
+
+  private static Double finiteOrNull(double v) {
+    return Double.isFinite(v) ? v : null;
+  }
 
   private static MessageDigest sha256() {
     try {

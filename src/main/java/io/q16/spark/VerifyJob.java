@@ -34,6 +34,7 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class VerifyJob {
   public static final String REPORT_FILE = "verify.json";
+  public static final String HTML_FILE = "verify.html";
 
   /**
    * One tensor's verdict.
@@ -257,11 +258,15 @@ public final class VerifyJob {
     }
   }
 
-  /** Writes report/index.html and report/report.json: per-tensor errors and SQNR per tensor. */
+  /**
+   * Writes report/verify.html: SQNR per layer and the per-tensor errors (the same data as
+   * {@link #writeReport}'s verify.json). Beside quantize's report/index.html, which it leaves alone.
+   */
   public static void writeHtml(Report report, Configuration conf) throws IOException {
     io.q16.report.HtmlReport r = new io.q16.report.HtmlReport("Q16 verify: " + report.output());
     r.paragraph((report.ok() ? "PASSED" : "FAILED") + ": " + report.tensors().size() + " tensors compared with "
-        + report.source() + ". err/bound is max |x - x^| over the scheme's bound (scale/2 for linear schemes).");
+        + report.source() + ". err/bound is max |x - x^| over the scheme's bound (scale/2 for linear schemes)."
+        + " The quantize report (thresholds, histograms) is index.html beside this page.");
     List<String> labels = new ArrayList<>();
     double[] sqnr = new double[report.tensors().size()];
     List<List<String>> rows = new ArrayList<>();
@@ -276,15 +281,12 @@ public final class VerifyJob {
           String.format(java.util.Locale.ROOT, "%.10f", t.cosine()), Long.toString(t.clipped()),
           t.ok() ? "ok" : "FAIL: " + String.join("; ", t.problems())));
     }
-    r.bars("SQNR per tensor (dB), model order", labels, sqnr, "dB");
+    r.sqnrByLayer("SQNR per layer (dB), measured against the source", labels, sqnr);
     r.table(List.of("tensor", "scale", "max|x-x^|", "err/bound", "MSE", "SQNR dB", "cosine", "clipped", "status"), rows);
     for (String p : report.problems()) {
       r.paragraph("FAIL: " + p);
     }
-    writeInto(report.output(), "report/index.html", r.toBytes(), conf);
-    writeInto(report.output(), "report/report.json",
-        new com.fasterxml.jackson.databind.ObjectMapper().enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-            .writeValueAsBytes(report), conf);
+    writeInto(report.output(), QuantizeJob.REPORT_DIR + "/" + HTML_FILE, r.toBytes(), conf);
   }
 
   /** Writes a report file into an existing output directory, atomically. */

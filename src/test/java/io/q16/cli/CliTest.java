@@ -208,9 +208,17 @@ class CliTest extends SparkTestBase {
     assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
     assertThat(ok.out()).contains("PASSED").contains("w ").contains("b ");
     assertThat(out.resolve("verify.json")).exists();
-    org.w3c.dom.Document page = io.q16.testing.Html.parse(out.resolve("report/index.html"));
-    assertThat(page.getDocumentElement().getTextContent()).contains("PASSED").contains("w").contains("b");
-    assertThat(page.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect").getLength()).isEqualTo(2);
+    org.w3c.dom.Document page = io.q16.testing.Html.parse(out.resolve("report/verify.html"));
+    assertThat(page.getDocumentElement().getTextContent()).contains("PASSED").contains("w").contains("b")
+        .contains("SQNR per layer");
+    // The SQNR chart: one dot per tensor, titled with its name and value.
+    org.w3c.dom.NodeList dots = page.getElementsByTagNameNS("http://www.w3.org/2000/svg", "circle");
+    assertThat(dots.getLength()).isEqualTo(2);
+    assertThat(dots.item(0).getTextContent() + dots.item(1).getTextContent()).contains("w: ").contains("b: ")
+        .contains(" dB");
+    // Quantize's own report stays beside it.
+    assertThat(io.q16.testing.Html.parse(out.resolve("report/index.html")).getDocumentElement().getTextContent())
+        .contains("Q16 quantize");
     assertThat(out.resolve("report/report.json")).exists();
 
     // A manifest whose scale lies: every value is off by far more than scale/2.

@@ -178,7 +178,7 @@ class CalibrateTest extends SparkTestBase {
     assertThat(small.method()).isEqualTo("percentile");
     assertThat(small.threshold()).isEqualTo(small.candidates().get(3).threshold());
     String page = Files.readString(tmp.resolve("auto").resolve("report/index.html"));
-    assertThat(page).contains("Measured SQNR of every method");
+    assertThat(page).contains("Measured SQNR of every method").contains("SQNR per layer");
     io.q16.testing.Html.parse(tmp.resolve("auto").resolve("report/index.html"));
   }
 

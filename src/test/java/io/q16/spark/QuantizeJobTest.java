@@ -83,7 +83,7 @@ class QuantizeJobTest extends SparkTestBase {
     assertThat(m.tensor("attn.q.weight").clipped()).isEqualTo(1);
     assertThat(m.tensor("empty").chunks()).isZero();
     assertThat(m.tensor("bias.zero").scale()).isEqualTo(1f);
-    assertThat(Files.list(out).map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("manifest.json", "shards");
+    assertThat(Files.list(out).map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("manifest.json", "shards", "report");
     assertThat(Files.list(out.getParent()).map(p -> p.getFileName().toString()))
         .noneMatch(n -> n.contains("q16-staging") || n.contains("q16-previous"));
   }

@@ -47,7 +47,15 @@ class SerializationTest {
       assertThat(shard.getChunks()).extracting(ChunkTask::getId).containsExactly(0, 1);
       assertThat(roundTrip(s, new HadoopConf(hadoop)).get().get("fs.s3a.endpoint")).isEqualTo("http://127.0.0.1:9000");
       assertThat(roundTrip(s, new QuantParams[] {p})[0]).isEqualTo(p);
-      assertThat(roundTrip(s, new ChunkOutcome(3, 4, 5))).isEqualTo(new ChunkOutcome(3, 4, 5));
+      io.q16.quant.RoundTripStats rt = new io.q16.quant.RoundTripStats(2.5f, 8)
+          .addLinearReference(new float[] {1f, -2.5f, Float.NaN}, 0, new short[] {3, -8, 0}, 0, 3, 0.3f, 0);
+      ChunkOutcome outcome = new ChunkOutcome(3, 4, 5, rt, 0.25f, 0.5f);
+      ChunkOutcome back = roundTrip(s, outcome);
+      assertThat(back).isEqualTo(outcome);
+      assertThat(back.roundTrip().bins()).containsExactly(0, 0, 0, 1, 0, 0, 0, 1);
+      assertThat(back.roundTrip().sqnrDb()).isEqualTo(rt.sqnrDb());
+      assertThat(roundTrip(s, new ChunkOutcome(6, 0, 7, null, Float.NaN, Float.NaN)).scaleMin()).isNaN();
+      assertThat(roundTrip(s, new float[] {1.5f, 0f})).containsExactly(1.5f, 0f);
       assertThat(roundTrip(s, refs)).isEqualTo(refs);
       assertThat(roundTrip(s, new io.q16.quant.TensorSpec[] {spec})[0]).isEqualTo(spec);
       assertThat(roundTrip(s, spec).layout().units()).isEqualTo(20);

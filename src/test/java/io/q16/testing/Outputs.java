@@ -43,14 +43,17 @@ public final class Outputs {
     return out;
   }
 
-  /** The manifest's tensor entries with the fields that describe layout (chunks, shards) cleared. */
+  /**
+   * The manifest's tensor entries with the fields that depend on the layout cleared: chunks, shards,
+   * and the measured SQNR and MSE (sums over other chunks round differently in the last bits).
+   */
   public static List<Manifest.TensorEntry> layoutFree(Manifest m, boolean clearSource) {
     List<Manifest.TensorEntry> out = new ArrayList<>();
     for (Manifest.TensorEntry t : m.tensors()) {
       out.add(new Manifest.TensorEntry(t.name(), t.dtype(), t.shape(), t.status(), t.reason(), t.elements(),
           t.scheme(), t.granularity(), t.axis(), t.groupSize(), t.units(), t.storage(), t.scale(), t.zeroPoint(), t.qmin(), t.qmax(), t.min(), t.max(), t.clipped(), t.nan(),
           t.posInf(), t.negInf(), clearSource ? null : t.sourceFile(), clearSource ? null : t.sourceOffset(),
-          t.sourceBytes(), t.sourceCrc32c(), t.codesCrc32c(), null, null, t.codec()));
+          t.sourceBytes(), t.sourceCrc32c(), t.codesCrc32c(), null, null, t.codec(), null, null));
     }
     return out;
   }

@@ -104,4 +104,25 @@ public final class Reference {
     return nearestFloat(new BigDecimal(absmax).multiply(BigDecimal.valueOf(2))
         .divide(BigDecimal.valueOf(65535), java.math.MathContext.DECIMAL128));
   }
+
+  /**
+   * Σx², Σ(x - x̂)², max |x - x̂| and the count of the finite x, plainly in double, one pair at a
+   * time: what the round-trip statistics must come to.
+   */
+  public static double[] errorSums(float[] x, float[] xhat) {
+    double sx = 0;
+    double se = 0;
+    double me = 0;
+    long n = 0;
+    for (int i = 0; i < x.length; i++) {
+      if (Float.isFinite(x[i])) {
+        double e = (double) x[i] - xhat[i];
+        sx += (double) x[i] * x[i];
+        se += e * e;
+        me = Math.max(me, Math.abs(e));
+        n++;
+      }
+    }
+    return new double[] {sx, se, me, n};
+  }
 }
