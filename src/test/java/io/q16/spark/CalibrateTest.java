@@ -61,7 +61,8 @@ class CalibrateTest extends SparkTestBase {
     for (String name : NAMES) {
       assertThat(text).contains(name);
     }
-    assertThat(page.getElementsByTagNameNS("http://www.w3.org/2000/svg", "svg").getLength()).isEqualTo(4);
+    // The SQNR-per-layer chart and one histogram per tensor.
+    assertThat(page.getElementsByTagNameNS("http://www.w3.org/2000/svg", "svg").getLength()).isEqualTo(1 + 4);
     assertThat(tmp.resolve("kl").resolve("report/report.json")).exists();
     JsonNode ort = new com.fasterxml.jackson.databind.ObjectMapper()
         .readTree(tmp.resolve("kl").resolve("ort_calibration.json").toFile());
