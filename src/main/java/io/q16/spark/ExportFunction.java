@@ -88,12 +88,16 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
   }
 
   /** Streams one output file. */
-  private interface Body {
+  interface Body {
     void writeTo(OutputStream o) throws IOException;
   }
 
-  /** Writes {@code name} under an attempt-unique temporary name, then renames it into place. */
   private FileChecksum writeFile(Configuration c, String name, Body body) throws IOException {
+    return writeFile(c, outputDir, name, body);
+  }
+
+  /** Writes {@code name} in {@code outputDir} under an attempt-unique temporary name, then renames it into place. */
+  static FileChecksum writeFile(Configuration c, String outputDir, String name, Body body) throws IOException {
     Path target = new Path(outputDir, name);
     TaskContext ctx = TaskContext.get();
     long attempt = ctx == null ? 0 : ctx.taskAttemptId();
