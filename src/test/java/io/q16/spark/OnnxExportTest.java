@@ -11,6 +11,9 @@ import io.q16.testing.Outputs;
 import io.q16.testing.SparkTestBase;
 import java.io.IOException;
 import java.nio.file.Path;
+import com.google.protobuf.DynamicMessage;
+import java.nio.file.Files;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -49,6 +52,108 @@ class OnnxExportTest extends SparkTestBase {
         System.out.printf("cnn: cosine %.9f max|diff| %.3e%n", OnnxModels.cosine(a, b), OnnxModels.maxAbsDiff(a, b));
         assertThat(OnnxModels.cosine(a, b)).isGreaterThanOrEqualTo(0.9999);
       }
+    }
+    // The export raised opset 17 to 21 and turned ReduceMean's axes attribute into an input.
+    com.fasterxml.jackson.databind.JsonNode marker = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(e.resolve("q16-export.json").toFile());
+    assertThat(marker.at("/opset/from").asLong()).isEqualTo(17);
+    assertThat(marker.at("/opset/to").asLong()).isEqualTo(21);
+    assertThat(marker.get("converted").toString()).contains("ReduceMean 'mean': axes attribute -> input");
+
+    // The fake-quant export: the same graph, each weight float32 dequantize(quantize(w)) as Q16 computes it.
+    Path fq = tmp.resolve("fq");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-fake-quant", "--out", fq.toString())).isZero();
+    Map<String, DynamicMessage> fqInit = OnnxModels.initializers(OnnxModels.read(fq.resolve("model.onnx")));
+    Map<String, DynamicMessage> qdqInit = OnnxModels.initializers(OnnxModels.read(e.resolve("model.onnx")));
+    Map<String, long[]> weights = new LinkedHashMap<>();
+    for (String w : List.of("conv.weight", "fc1.weight", "fc2.weight")) {
+      weights.put(w, t.get(w).shape().stream().mapToLong(Long::longValue).toArray());
+      // The QDQ model's codes are the shards' codes.
+      assertThat((short[]) OnnxModels.rawValues(qdqInit.get(w + "_quantized"))).as(w)
+          .isEqualTo(Outputs.codes(spark(), q, w));
+    }
+    // ONNX Runtime's DequantizeLinear of every weight, exposed as graph outputs, equals Q16's
+    // dequantization (the fake-quant values) bit for bit.
+    Path probe = OnnxModels.write(tmp.resolve("probe.onnx"),
+        OnnxModels.withOutputs(OnnxModels.read(e.resolve("model.onnx")), weights));
+    try (OrtModel d = OrtModel.open(probe.toString()); OrtModel f = OrtModel.open(fq.resolve("model.onnx").toString());
+        OrtModel qd = OrtModel.open(e.resolve("model.onnx").toString())) {
+      Map<String, OrtModel.Tensor> out = d.run(inputs.get(0));
+      for (String w : weights.keySet()) {
+        float[] ort = (float[]) out.get(w).values();
+        float[] q16 = (float[]) OnnxModels.rawValues(fqInit.get(w));
+        assertThat(bits(ort)).as(w).isEqualTo(bits(q16));
+      }
+      // The fake-quant model computes what the QDQ model computes.
+      for (Map<String, OrtModel.Tensor> in : inputs) {
+        float[] a = (float[]) f.run(in).get("logits").values();
+        float[] b = (float[]) qd.run(in).get("logits").values();
+        assertThat(OnnxModels.maxAbsDiff(a, b)).isLessThanOrEqualTo(1e-5);
+      }
+    }
+  }
+
+  private static int[] bits(float[] x) {
+    int[] b = new int[x.length];
+    for (int i = 0; i < x.length; i++) {
+      b[i] = Float.floatToRawIntBits(x[i]);
+    }
+    return b;
+  }
+
+  @Test
+  void externalDataInAndOut() throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("src"));
+    Path model = OnnxModels.write(dir.resolve("ext.onnx"), OnnxModels.externalize(OnnxModels.cnn(17), dir, "ext.bin"));
+    Path q = tmp.resolve("q");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString(), "--chunk-mb", "0.004")).isZero();
+    assertThat(Outputs.manifest(q).tensor("fc1.weight").sourceFile()).endsWith("ext.bin");
+    assertThat(CliTestAccess.q16("verify", q.toString())).isZero();
+    // Above --external-data-mb the weights go to external data files written by executors
+    // (--file-mb small enough for two); below it the model is one self-contained file.
+    Path big = tmp.resolve("big");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--out", big.toString(),
+        "--external-data-mb", "0.01", "--file-mb", "0.02")).isZero();
+    Path small = tmp.resolve("small");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--out", small.toString())).isZero();
+    try (var files = Files.list(big)) {
+      List<String> names = files.map(p -> p.getFileName().toString()).sorted().toList();
+      assertThat(names).contains("model.onnx", "q16-export.json").hasSizeGreaterThan(3);
+      assertThat(names.subList(0, names.size() - 2)).allMatch(n -> n.matches("model-0000\\d-of-0000\\d\\.onnx\\.data"));
+    }
+    try (var files = Files.list(small)) {
+      assertThat(files.map(p -> p.getFileName().toString()).sorted().toList())
+          .containsExactly("model.onnx", "q16-export.json");
+    }
+    assertThat(Files.size(big.resolve("model.onnx"))).isLessThan(4096);
+    List<Map<String, OrtModel.Tensor>> inputs = OnnxModels.floatInputs("x", new long[] {2, 3, 8, 8}, 2, 9);
+    try (OrtModel f = OrtModel.open(model.toString()); OrtModel b = OrtModel.open(big.resolve("model.onnx").toString());
+        OrtModel s = OrtModel.open(small.resolve("model.onnx").toString())) {
+      for (Map<String, OrtModel.Tensor> in : inputs) {
+        float[] x = (float[]) f.run(in).get("logits").values();
+        float[] y = (float[]) b.run(in).get("logits").values();
+        float[] z = (float[]) s.run(in).get("logits").values();
+        assertThat(OnnxModels.cosine(x, y)).isGreaterThanOrEqualTo(0.9999);
+        assertThat(bits(y)).isEqualTo(bits(z));
+      }
+    }
+  }
+
+  @Test
+  void externalDataEscapingTheModelFolderIsRefusedByTheCommandLine() throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("models"));
+    DynamicMessage m = OnnxModels.externalize(OnnxModels.cnn(17), dir, "w.bin");
+    // Point fc1.weight at ../w.bin: the model must not make Q16 read other files.
+    DynamicMessage escaped = OnnxModels.relocate(m, "fc1.weight", "../w.bin");
+    Path model = OnnxModels.write(dir.resolve("escape.onnx"), escaped);
+    Path out = tmp.resolve("never");
+    CliTestAccess.Run r = CliTestAccess.run("quantize", model.toString(), "--out", out.toString());
+    assertThat(r.code()).isEqualTo(3);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("escape.onnx").contains("'fc1.weight'")
+        .contains("leaves the model's folder");
+    assertThat(out).doesNotExist();
+    try (var files = Files.list(tmp)) {
+      assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("never"));
     }
   }
 }

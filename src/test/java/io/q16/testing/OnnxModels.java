@@ -59,6 +59,94 @@ public final class OnnxModels {
     return Onnx.model(g, opset);
   }
 
+  /**
+   * {@code model} with every initializer's bytes moved to {@code dir/bin} (external data, each at
+   * an offset 8 bytes past the previous one's end, so offsets are exercised), written there.
+   */
+  public static DynamicMessage externalize(DynamicMessage model, Path dir, String bin) throws IOException {
+    com.google.protobuf.Descriptors.FieldDescriptor graphF = Onnx.field(OnnxSchema.MODEL, "graph");
+    com.google.protobuf.Descriptors.FieldDescriptor initF = Onnx.field(OnnxSchema.GRAPH, "initializer");
+    DynamicMessage g = (DynamicMessage) model.getField(graphF);
+    java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+    DynamicMessage.Builder gb = g.toBuilder().clearField(initF);
+    for (Object o : (List<?>) g.getField(initF)) {
+      DynamicMessage t = (DynamicMessage) o;
+      byte[] raw = ((com.google.protobuf.ByteString) t.getField(Onnx.field(OnnxSchema.TENSOR, "raw_data"))).toByteArray();
+      data.write(new byte[8]);
+      long offset = data.size();
+      data.write(raw);
+      gb.addRepeatedField(initF, io.q16.onnx.OnnxRewrite.withData(t,
+          (Integer) t.getField(Onnx.field(OnnxSchema.TENSOR, "data_type")),
+          io.q16.onnx.OnnxRewrite.Data.external(bin, offset, raw.length)));
+    }
+    Files.write(dir.resolve(bin), data.toByteArray());
+    return model.toBuilder().setField(graphF, gb.build()).build();
+  }
+
+  /** {@code model} with initializer {@code name}'s external data location set to {@code location}. */
+  public static DynamicMessage relocate(DynamicMessage model, String name, String location) {
+    com.google.protobuf.Descriptors.FieldDescriptor graphF = Onnx.field(OnnxSchema.MODEL, "graph");
+    com.google.protobuf.Descriptors.FieldDescriptor initF = Onnx.field(OnnxSchema.GRAPH, "initializer");
+    DynamicMessage g = (DynamicMessage) model.getField(graphF);
+    DynamicMessage.Builder gb = g.toBuilder().clearField(initF);
+    for (DynamicMessage t : initializers(model).values()) {
+      if (t.getField(Onnx.field(OnnxSchema.TENSOR, "name")).equals(name)) {
+        com.google.protobuf.Descriptors.FieldDescriptor ext = Onnx.field(OnnxSchema.TENSOR, "external_data");
+        DynamicMessage.Builder tb = t.toBuilder().clearField(ext);
+        for (Object o : (List<?>) t.getField(ext)) {
+          DynamicMessage e = (DynamicMessage) o;
+          if (e.getField(Onnx.field(OnnxSchema.ENTRY, "key")).equals("location")) {
+            e = e.toBuilder().setField(Onnx.field(OnnxSchema.ENTRY, "value"), location).build();
+          }
+          tb.addRepeatedField(ext, e);
+        }
+        t = tb.build();
+      }
+      gb.addRepeatedField(initF, t);
+    }
+    return model.toBuilder().setField(graphF, gb.build()).build();
+  }
+
+  /** The model at {@code path} parsed against Q16's schema. */
+  public static DynamicMessage read(Path path) throws IOException {
+    return DynamicMessage.parseFrom(OnnxSchema.MODEL, Files.readAllBytes(path));
+  }
+
+  /** A tensor's raw_data as little-endian float32 or int16 values ({@code float[]} or {@code short[]}). */
+  public static Object rawValues(DynamicMessage tensor) {
+    java.nio.ByteBuffer b = ((com.google.protobuf.ByteString) tensor.getField(Onnx.field(OnnxSchema.TENSOR, "raw_data")))
+        .asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int type = (Integer) tensor.getField(Onnx.field(OnnxSchema.TENSOR, "data_type"));
+    if (type == OnnxSchema.FLOAT) {
+      float[] f = new float[b.remaining() / 4];
+      b.asFloatBuffer().get(f);
+      return f;
+    }
+    short[] s = new short[b.remaining() / 2];
+    b.asShortBuffer().get(s);
+    return s;
+  }
+
+  /** The graph's initializers by name. */
+  public static Map<String, DynamicMessage> initializers(DynamicMessage model) {
+    DynamicMessage g = (DynamicMessage) model.getField(Onnx.field(OnnxSchema.MODEL, "graph"));
+    Map<String, DynamicMessage> out = new LinkedHashMap<>();
+    for (Object o : (List<?>) g.getField(Onnx.field(OnnxSchema.GRAPH, "initializer"))) {
+      DynamicMessage t = (DynamicMessage) o;
+      out.put((String) t.getField(Onnx.field(OnnxSchema.TENSOR, "name")), t);
+    }
+    return out;
+  }
+
+  /** {@code model} with extra graph outputs (float32, given shapes): intermediate values become observable. */
+  public static DynamicMessage withOutputs(DynamicMessage model, Map<String, long[]> outputs) {
+    com.google.protobuf.Descriptors.FieldDescriptor graphF = Onnx.field(OnnxSchema.MODEL, "graph");
+    DynamicMessage.Builder g = ((DynamicMessage) model.getField(graphF)).toBuilder();
+    outputs.forEach((name, shape) ->
+        g.addRepeatedField(Onnx.field(OnnxSchema.GRAPH, "output"), Onnx.valueInfo(name, OnnxSchema.FLOAT, shape)));
+    return model.toBuilder().setField(graphF, g.build()).build();
+  }
+
   public static DynamicMessage ints(String name, long... v) {
     DynamicMessage.Builder b = DynamicMessage.newBuilder(OnnxSchema.ATTRIBUTE)
         .setField(Onnx.field(OnnxSchema.ATTRIBUTE, "name"), name)
