@@ -78,5 +78,11 @@ class MiniLmTest extends SparkTestBase {
     }
     System.out.printf("MiniLM int16 QDQ vs float: min cosine %.9f, max|diff| %.3e%n", minCos, maxDiff);
     assertThat(minCos).isGreaterThanOrEqualTo(0.999);
+    // The same through verify, on executors: 8 generated sentences of 32 tokens.
+    CliTestAccess.Run v = CliTestAccess.run("verify", e.toString(), "--generate-inputs", "8", "--dim",
+        "sequence_length=32", "--input-range", "input_ids=1000:30521", "--input-range", "attention_mask=1:1",
+        "--input-range", "token_type_ids=0:0");
+    System.out.print(v.out());
+    assertThat(v.code()).isZero();
   }
 }

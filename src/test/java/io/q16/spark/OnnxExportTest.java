@@ -93,6 +93,57 @@ class OnnxExportTest extends SparkTestBase {
     }
   }
 
+  @Test
+  void verifyRunsBothModelsOnExecutors() throws IOException {
+    Path model = OnnxModels.write(tmp.resolve("cnn.onnx"), OnnxModels.cnn(17));
+    Path q = tmp.resolve("q");
+    Path e = tmp.resolve("qdq");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString())).isZero();
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--out", e.toString())).isZero();
+    // Generated inputs: 6 samples of batch 4, over 3 tasks.
+    CliTestAccess.Run r = CliTestAccess.run("verify", e.toString(), "--generate-inputs", "6", "--dim", "d0=4",
+        "--partitions", "3");
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("PASSED").contains("logits");
+    com.fasterxml.jackson.databind.JsonNode v = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(e.resolve("verify.json").toFile());
+    com.fasterxml.jackson.databind.JsonNode logits = v.at("/outputs/0");
+    assertThat(logits.get("name").asText()).isEqualTo("logits");
+    assertThat(logits.get("samples").asLong()).isEqualTo(6);
+    assertThat(logits.get("cosine").asDouble()).isGreaterThanOrEqualTo(0.9999);
+    assertThat(logits.get("top1Rows").asLong()).isEqualTo(24);
+    assertThat(logits.get("top1Agreement").asDouble()).isGreaterThan(0.9);
+    assertThat(e.resolve("report/index.html")).exists();
+    // The same partitions give the same figures.
+    assertThat(CliTestAccess.q16("verify", e.toString(), "--generate-inputs", "6", "--dim", "d0=4", "--partitions",
+        "3")).isZero();
+    assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(e.resolve("verify.json").toFile())
+        .at("/outputs/0/cosine").asDouble()).isEqualTo(logits.get("cosine").asDouble());
+
+    // A Parquet dataset of model inputs: one row per sample, the input flattened, its shape beside it.
+    List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>();
+    for (Map<String, OrtModel.Tensor> in : OnnxModels.floatInputs("x", new long[] {2, 3, 8, 8}, 5, 11)) {
+      float[] x = (float[]) in.get("x").values();
+      Float[] boxed = new Float[x.length];
+      for (int i = 0; i < x.length; i++) {
+        boxed[i] = x[i];
+      }
+      rows.add(org.apache.spark.sql.RowFactory.create(boxed, new Long[] {2L, 3L, 8L, 8L}));
+    }
+    org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+        .add("x", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.FloatType))
+        .add("x_shape", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.LongType));
+    Path data = tmp.resolve("inputs.parquet");
+    spark().createDataFrame(rows, schema).repartition(2).write().parquet(data.toString());
+    r = CliTestAccess.run("verify", e.toString(), "--inputs", data.toString());
+    assertThat(r.code()).isZero();
+    assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(e.resolve("verify.json").toFile())
+        .at("/outputs/0/samples").asLong()).isEqualTo(5);
+    // A threshold the model cannot reach fails with exit 1.
+    assertThat(CliTestAccess.q16("verify", e.toString(), "--inputs", data.toString(), "--min-cosine", "1.5",
+        "--no-report")).isEqualTo(1);
+  }
+
   private static int[] bits(float[] x) {
     int[] b = new int[x.length];
     for (int i = 0; i < x.length; i++) {
