@@ -250,6 +250,13 @@ public final class OnnxRewrite {
     for (String v : fromInputs) {
       rename.put(v, null);
     }
+    // A value read only by kept-float nodes (or by nothing) gets no Q/DQ.
+    Set<String> read = new HashSet<>();
+    for (DynamicMessage n : Protos.messages(g, "node")) {
+      quantizedReads(n, read);
+    }
+    rename.keySet().retainAll(read);
+    fromInputs.retainAll(read);
     if (rename.isEmpty()) {
       return g;
     }
@@ -268,6 +275,20 @@ public final class OnnxRewrite {
       }
     }
     return Protos.withList(Protos.withList(g, "initializer", initializers), "node", nodes);
+  }
+
+  /** The values that {@code n} and the nodes of its subgraphs read, unless they are kept-float nodes. */
+  private void quantizedReads(DynamicMessage n, Set<String> read) {
+    List<String> outs = Protos.strings(n, "output");
+    if (!outs.isEmpty() && floatNodes.contains(outs.get(0))) {
+      return;
+    }
+    read.addAll(Protos.strings(n, "input"));
+    for (DynamicMessage s : Protos.subgraphs(n)) {
+      for (DynamicMessage m : Protos.messages(s, "node")) {
+        quantizedReads(m, read);
+      }
+    }
   }
 
   private void qdq(String v, String dequantized, List<DynamicMessage> initializers, List<DynamicMessage> nodes) {

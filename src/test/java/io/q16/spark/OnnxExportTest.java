@@ -144,6 +144,80 @@ class OnnxExportTest extends SparkTestBase {
         "--no-report")).isEqualTo(1);
   }
 
+  @Test
+  void activationQdqAndKeepFirstLast() throws IOException {
+    Path model = OnnxModels.write(tmp.resolve("cnn.onnx"), OnnxModels.cnn(17));
+    Path q = tmp.resolve("q");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString())).isZero();
+    // Calibrate the activations here (the calibrate --activations of ONNX models writes the same
+    // file): T = max |v| over the samples, for the graph input and every intermediate value.
+    List<String> values = List.of("c", "r1", "f", "h", "r2", "u", "m", "a");
+    Map<String, long[]> probe = new LinkedHashMap<>();
+    values.forEach(v -> probe.put(v, null));
+    Path probed = OnnxModels.write(tmp.resolve("probe.onnx"), OnnxModels.withOutputs(OnnxModels.cnn(17), probe));
+    List<Map<String, OrtModel.Tensor>> inputs = OnnxModels.floatInputs("x", new long[] {4, 3, 8, 8}, 4, 21);
+    Map<String, float[]> range = new LinkedHashMap<>();
+    try (OrtModel p = OrtModel.open(probed.toString())) {
+      for (Map<String, OrtModel.Tensor> in : inputs) {
+        Map<String, OrtModel.Tensor> out = p.run(in);
+        out.put("x", in.get("x"));
+        out.forEach((k, t) -> {
+          float[] r = range.computeIfAbsent(k, x -> new float[] {Float.MAX_VALUE, -Float.MAX_VALUE});
+          for (float x : (float[]) t.values()) {
+            r[0] = Math.min(r[0], x);
+            r[1] = Math.max(r[1], x);
+          }
+        });
+      }
+    }
+    List<Map<String, Object>> entries = new java.util.ArrayList<>();
+    range.forEach((k, r) -> {
+      if (!k.equals("logits")) {
+        entries.add(Map.of("name", k, "method", "minmax", "threshold", Math.max(-r[0], r[1]),
+            "absmax", Math.max(-r[0], r[1]), "min", r[0], "max", r[1]));
+      }
+    });
+    entries.add(Map.of("name", "no_such_value", "method", "minmax", "threshold", 1.0, "absmax", 1.0));
+    Path cal = tmp.resolve("calibration.json");
+    new com.fasterxml.jackson.databind.ObjectMapper().writeValue(cal.toFile(), Map.of("format", "q16-calibration",
+        "formatVersion", 2, "source", "activations", "scheme", "symmetric-restricted", "tensors", entries));
+
+    Path a16 = tmp.resolve("a16w16");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--activations", cal.toString(), "--out",
+        a16.toString())).isZero();
+    com.fasterxml.jackson.databind.JsonNode marker = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(a16.resolve("q16-export.json").toFile());
+    assertThat(marker.at("/activations/quantized").size()).isEqualTo(9); // x and the 8 values; not no_such_value
+    Map<String, DynamicMessage> init = OnnxModels.initializers(OnnxModels.read(a16.resolve("model.onnx")));
+    float tr1 = Math.max(-range.get("r1")[0], range.get("r1")[1]);
+    assertThat(((float[]) OnnxModels.rawValues(init.get("r1_scale")))[0]).isEqualTo((float) (tr1 / 32767.0));
+    try (OrtModel f = OrtModel.open(model.toString()); OrtModel d = OrtModel.open(a16.resolve("model.onnx").toString())) {
+      for (Map<String, OrtModel.Tensor> in : inputs) {
+        float[] x = (float[]) f.run(in).get("logits").values();
+        float[] y = (float[]) d.run(in).get("logits").values();
+        System.out.printf("cnn A16W16: cosine %.9f max|diff| %.3e%n", OnnxModels.cosine(x, y), OnnxModels.maxAbsDiff(x, y));
+        assertThat(OnnxModels.cosine(x, y)).isGreaterThanOrEqualTo(0.9999);
+      }
+    }
+
+    // First and last layers float: their weights, and the activations only they read.
+    Path kept = tmp.resolve("kept");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--activations", cal.toString(),
+        "--keep-first-last", "--out", kept.toString())).isZero();
+    marker = new com.fasterxml.jackson.databind.ObjectMapper().readTree(kept.resolve("q16-export.json").toFile());
+    assertThat(marker.get("keptFloat").toString()).contains("conv.weight").contains("fc2.weight")
+        .doesNotContain("fc1.weight");
+    assertThat(marker.at("/activations/quantized").toString()).doesNotContain("\"x\"").doesNotContain("\"u\"")
+        .contains("\"f\"");
+    init = OnnxModels.initializers(OnnxModels.read(kept.resolve("model.onnx")));
+    assertThat(init).containsKey("conv.weight").containsKey("fc1.weight_quantized").doesNotContainKey("fc1.weight");
+    try (OrtModel f = OrtModel.open(model.toString()); OrtModel d = OrtModel.open(kept.resolve("model.onnx").toString())) {
+      float[] x = (float[]) f.run(inputs.get(0)).get("logits").values();
+      float[] y = (float[]) d.run(inputs.get(0)).get("logits").values();
+      assertThat(OnnxModels.cosine(x, y)).isGreaterThanOrEqualTo(0.9999);
+    }
+  }
+
   private static int[] bits(float[] x) {
     int[] b = new int[x.length];
     for (int i = 0; i < x.length; i++) {

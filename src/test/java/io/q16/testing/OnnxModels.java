@@ -138,12 +138,18 @@ public final class OnnxModels {
     return out;
   }
 
-  /** {@code model} with extra graph outputs (float32, given shapes): intermediate values become observable. */
+  /** {@code model} with extra graph outputs (float32, given shapes or, for null, none): intermediate values become observable. */
   public static DynamicMessage withOutputs(DynamicMessage model, Map<String, long[]> outputs) {
     com.google.protobuf.Descriptors.FieldDescriptor graphF = Onnx.field(OnnxSchema.MODEL, "graph");
     DynamicMessage.Builder g = ((DynamicMessage) model.getField(graphF)).toBuilder();
-    outputs.forEach((name, shape) ->
-        g.addRepeatedField(Onnx.field(OnnxSchema.GRAPH, "output"), Onnx.valueInfo(name, OnnxSchema.FLOAT, shape)));
+    outputs.forEach((name, shape) -> g.addRepeatedField(Onnx.field(OnnxSchema.GRAPH, "output"), shape != null
+        ? Onnx.valueInfo(name, OnnxSchema.FLOAT, shape)
+        : DynamicMessage.newBuilder(OnnxSchema.VALUE_INFO)
+            .setField(Onnx.field(OnnxSchema.VALUE_INFO, "name"), name)
+            .setField(Onnx.field(OnnxSchema.VALUE_INFO, "type"), DynamicMessage.newBuilder(OnnxSchema.TYPE)
+                .setField(Onnx.field(OnnxSchema.TYPE, "tensor_type"), DynamicMessage.newBuilder(OnnxSchema.TYPE_TENSOR)
+                    .setField(Onnx.field(OnnxSchema.TYPE_TENSOR, "elem_type"), OnnxSchema.FLOAT).build()).build())
+            .build()));
     return model.toBuilder().setField(graphF, g.build()).build();
   }
 
