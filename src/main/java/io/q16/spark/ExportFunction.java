@@ -55,10 +55,7 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
   public Iterator<FileChecksum> call(Iterator<ExportTask> tasks) throws IOException {
     Configuration c = conf.value().get();
     Manifest m = Manifest.fromJson(manifestJson.value());
-    List<String> shardFiles = new ArrayList<>();
-    for (Manifest.Shard s : m.shards()) {
-      shardFiles.add(new Path(shardDir, s.path()).toString());
-    }
+    List<String> shardFiles = shardFiles(m, shardDir);
     java.util.Map<String, Manifest.TensorEntry> byName = m.tensorsByName();
     List<FileChecksum> out = new ArrayList<>();
     while (tasks.hasNext()) {
@@ -85,6 +82,15 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
       out.add(writeFile(c, task.getFile(), o -> ModelExport.write(o, m, tensors, kind, shardFiles, c)));
     }
     return out.iterator();
+  }
+
+  /** The paths of {@code m}'s shards in the output {@code dir}, indexed like the manifest's shards. */
+  static List<String> shardFiles(Manifest m, String dir) {
+    List<String> out = new ArrayList<>();
+    for (Manifest.Shard s : m.shards()) {
+      out.add(new Path(dir, s.path()).toString());
+    }
+    return out;
   }
 
   /** Streams one output file. */

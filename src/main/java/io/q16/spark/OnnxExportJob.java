@@ -115,10 +115,7 @@ public final class OnnxExportJob {
     long estimate = planned.model().files().get(0).size() - replacedInline + payload;
     boolean externalData = estimate > o.externalBytes();
     Map<String, Manifest.TensorEntry> byName = m.tensorsByName();
-    List<String> shardFiles = new ArrayList<>();
-    for (Manifest.Shard s : m.shards()) {
-      shardFiles.add(new Path(o.dir(), s.path()).toString());
-    }
+    List<String> shardFiles = ExportFunction.shardFiles(m, o.dir());
     Map<String, Calibration.Entry> calibrated = o.activations() == null ? Map.of() : readActivations(o.activations(),
         conf);
     Scheme actScheme = o.activations() == null ? null : activationScheme(o.activations(), conf);

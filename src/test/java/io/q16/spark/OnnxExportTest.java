@@ -218,6 +218,40 @@ class OnnxExportTest extends SparkTestBase {
     }
   }
 
+  /** Per group (DequantizeLinear's blocked form), asymmetric uint16, and per tensor: ONNX Runtime agrees too. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {
+      "--granularity group --group-size 7 --scheme asymmetric --storage uint16",
+      "--granularity tensor --scheme symmetric-restricted"})
+  void otherLayoutsRunInOnnxRuntime(String options) throws IOException {
+    Path model = OnnxModels.write(tmp.resolve("cnn.onnx"), OnnxModels.cnn(17));
+    Path q = tmp.resolve("q");
+    List<String> args = new java.util.ArrayList<>(List.of("quantize", model.toString(), "--out", q.toString()));
+    args.addAll(List.of(options.split(" ")));
+    assertThat(CliTestAccess.q16(args.toArray(new String[0]))).isZero();
+    Path e = tmp.resolve("qdq");
+    Path fq = tmp.resolve("fq");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--out", e.toString())).isZero();
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-fake-quant", "--out", fq.toString())).isZero();
+    Map<String, long[]> weights = new LinkedHashMap<>();
+    Map<String, Manifest.TensorEntry> t = Outputs.manifest(q).tensorsByName();
+    for (String w : List.of("conv.weight", "fc1.weight", "fc2.weight")) {
+      weights.put(w, t.get(w).shape().stream().mapToLong(Long::longValue).toArray());
+    }
+    Path probe = OnnxModels.write(tmp.resolve("probe.onnx"),
+        OnnxModels.withOutputs(OnnxModels.read(e.resolve("model.onnx")), weights));
+    Map<String, DynamicMessage> fqInit = OnnxModels.initializers(OnnxModels.read(fq.resolve("model.onnx")));
+    Map<String, OrtModel.Tensor> in = OnnxModels.floatInputs("x", new long[] {4, 3, 8, 8}, 1, 5).get(0);
+    try (OrtModel f = OrtModel.open(model.toString()); OrtModel d = OrtModel.open(probe.toString())) {
+      Map<String, OrtModel.Tensor> out = d.run(in);
+      for (String w : weights.keySet()) {
+        assertThat(bits((float[]) out.get(w).values())).as(w).isEqualTo(bits((float[]) OnnxModels.rawValues(fqInit.get(w))));
+      }
+      float[] a = (float[]) f.run(in).get("logits").values();
+      assertThat(OnnxModels.cosine(a, (float[]) out.get("logits").values())).isGreaterThanOrEqualTo(0.9999);
+    }
+  }
+
   private static int[] bits(float[] x) {
     int[] b = new int[x.length];
     for (int i = 0; i < x.length; i++) {
