@@ -116,9 +116,9 @@ public final class OnnxExportJob {
     boolean externalData = estimate > o.externalBytes();
     Map<String, Manifest.TensorEntry> byName = m.tensorsByName();
     List<String> shardFiles = ExportFunction.shardFiles(m, o.dir());
-    Map<String, Calibration.Entry> calibrated = o.activations() == null ? Map.of() : readActivations(o.activations(),
-        conf);
-    Scheme actScheme = o.activations() == null ? null : activationScheme(o.activations(), conf);
+    Calibration cal = o.activations() == null ? null : readCalibration(o.activations(), conf);
+    Map<String, Calibration.Entry> calibrated = cal == null ? Map.of() : new TreeMap<>(cal.byName());
+    Scheme actScheme = cal == null ? null : activationScheme(o.activations(), cal);
 
     String runId = OutputDir.newRunId();
     try (OutputDir out = OutputDir.create(o.out(), conf, runId, ExportJob.MARKER)) {
@@ -288,17 +288,8 @@ public final class OnnxExportJob {
     }
   }
 
-  private static Map<String, Calibration.Entry> readActivations(String path, Configuration conf) throws IOException {
-    Map<String, Calibration.Entry> out = new TreeMap<>();
-    for (Calibration.Entry e : readCalibration(path, conf).tensors()) {
-      out.put(e.name(), e);
-    }
-    return out;
-  }
-
   /** The calibration's scheme; symmetric-restricted (T/32767, ONNX Runtime's) when it names none. */
-  private static Scheme activationScheme(String path, Configuration conf) throws IOException {
-    Calibration c = readCalibration(path, conf);
+  private static Scheme activationScheme(String path, Calibration c) {
     Scheme s = c.scheme() == null ? Scheme.SYMMETRIC_RESTRICTED : Scheme.parse(c.scheme());
     if (!s.linear()) {
       throw Errors.badFile(path, "scheme " + c.scheme() + " is not linear: QuantizeLinear needs a scale and zero point");

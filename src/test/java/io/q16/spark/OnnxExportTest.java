@@ -252,6 +252,35 @@ class OnnxExportTest extends SparkTestBase {
     }
   }
 
+  @Test
+  void includeSelectsMoreAndMisuseIsRefused() throws IOException {
+    Path model = OnnxModels.write(tmp.resolve("cnn.onnx"), OnnxModels.cnn(17));
+    Path q = tmp.resolve("q");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString(), "--include", "fc2.*",
+        "--keep-float", "fc1.weight")).isZero();
+    Map<String, Manifest.TensorEntry> t = Outputs.manifest(q).tensorsByName();
+    assertThat(t.get("fc2.bias").status()).isEqualTo(Manifest.TensorEntry.QUANTIZED);
+    assertThat(t.get("fc2.bias").granularity()).isEqualTo("tensor");
+    assertThat(t.get("fc1.weight").reason()).contains("--keep-float 'fc1.weight'");
+    assertThat(CliTestAccess.run("quantize", io.q16.testing.Models.write(tmp.resolve("m.safetensors"),
+        io.q16.testing.Models.mixed()).toString(), "--out", tmp.resolve("s").toString(), "--include", "x").code())
+        .isEqualTo(2);
+    // onnx-qdq of a log-coded output: DequantizeLinear cannot express it.
+    Path log = tmp.resolve("log");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", log.toString(), "--scheme", "log")).isZero();
+    CliTestAccess.Run r = CliTestAccess.run("export", log.toString(), "--to", "onnx-qdq", "--out",
+        tmp.resolve("x").toString());
+    assertThat(r.code()).isEqualTo(3);
+    assertThat(r.err()).contains("'conv.weight'").contains("log codec");
+    assertThat(CliTestAccess.q16("export", log.toString(), "--to", "onnx-fake-quant", "--out",
+        tmp.resolve("y").toString())).isZero();
+    // --to onnx-* needs an ONNX source.
+    Path st = tmp.resolve("st");
+    assertThat(CliTestAccess.q16("quantize", tmp.resolve("m.safetensors").toString(), "--out", st.toString())).isZero();
+    assertThat(CliTestAccess.run("export", st.toString(), "--to", "onnx-qdq", "--out", tmp.resolve("z").toString())
+        .code()).isEqualTo(2);
+  }
+
   private static int[] bits(float[] x) {
     int[] b = new int[x.length];
     for (int i = 0; i < x.length; i++) {
