@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.q16.cli.CliTestAccess;
 import io.q16.format.Manifest;
+import io.q16.format.Onnx;
+import io.q16.format.OnnxSchema;
 import io.q16.onnx.OnnxSelection;
 import io.q16.onnx.OrtModel;
 import io.q16.testing.OnnxModels;
@@ -279,6 +281,48 @@ class OnnxExportTest extends SparkTestBase {
     assertThat(CliTestAccess.q16("quantize", tmp.resolve("m.safetensors").toString(), "--out", st.toString())).isZero();
     assertThat(CliTestAccess.run("export", st.toString(), "--to", "onnx-qdq", "--out", tmp.resolve("z").toString())
         .code()).isEqualTo(2);
+  }
+
+  /** Weights exporters keep elsewhere: a Constant node, initializers and Constants inside If branches. */
+  @Test
+  void weightsInConstantsAndSubgraphs() throws IOException {
+    DynamicMessage then = Onnx.graph("then", List.of(
+            Onnx.node("MatMul", "then_mm", List.of("x", "then.weight"), List.of("y_then"))),
+        List.of(Onnx.floats("then.weight", new long[] {4, 6}, OnnxModels.he(24, 4, 31))), List.of(),
+        List.of(Onnx.valueInfo("y_then", OnnxSchema.FLOAT, -1, 6)));
+    DynamicMessage otherwise = Onnx.graph("else", List.of(
+            Onnx.node("Constant", "else_w", List.of(), List.of("else.weight"),
+                Onnx.attrTensor("value", Onnx.floats("", new long[] {4, 6}, OnnxModels.he(24, 4, 32)))),
+            Onnx.node("MatMul", "else_mm", List.of("x", "else.weight"), List.of("y_else"))),
+        List.of(), List.of(), List.of(Onnx.valueInfo("y_else", OnnxSchema.FLOAT, -1, 6)));
+    DynamicMessage g = Onnx.graph("g", List.of(
+            Onnx.node("If", "branch", List.of("cond"), List.of("b"), Onnx.attrGraph("then_branch", then),
+                Onnx.attrGraph("else_branch", otherwise)),
+            Onnx.node("Constant", "main_w", List.of(), List.of("main.weight"),
+                Onnx.attrTensor("value", Onnx.floats("", new long[] {6, 5}, OnnxModels.he(30, 6, 33)))),
+            Onnx.node("MatMul", "main_mm", List.of("b", "main.weight"), List.of("y"))),
+        List.of(), List.of(Onnx.valueInfo("x", OnnxSchema.FLOAT, -1, 4), Onnx.valueInfo("cond", OnnxSchema.BOOL)),
+        List.of(Onnx.valueInfo("y", OnnxSchema.FLOAT, -1, 5)));
+    Path model = OnnxModels.write(tmp.resolve("branches.onnx"), Onnx.model(g, 13));
+    Path q = tmp.resolve("q");
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString())).isZero();
+    assertThat(Outputs.manifest(q).totals().quantized()).isEqualTo(3);
+    for (String kind : List.of("onnx-qdq", "onnx-fake-quant")) {
+      Path e = tmp.resolve(kind);
+      assertThat(CliTestAccess.q16("export", q.toString(), "--to", kind, "--out", e.toString())).isZero();
+      try (OrtModel f = OrtModel.open(model.toString()); OrtModel d = OrtModel.open(e.resolve("model.onnx").toString())) {
+        for (boolean c : new boolean[] {true, false}) {
+          Map<String, OrtModel.Tensor> in = new LinkedHashMap<>(OnnxModels.floatInputs("x", new long[] {3, 4}, 1, 8).get(0));
+          in.put("cond", new OrtModel.Tensor(new long[0], new boolean[] {c}));
+          float[] a = (float[]) f.run(in).get("y").values();
+          float[] b = (float[]) d.run(in).get("y").values();
+          assertThat(OnnxModels.cosine(a, b)).as(kind + " cond " + c).isGreaterThanOrEqualTo(0.9999);
+        }
+      }
+    }
+    // The QDQ model dequantizes in the graphs that hold the weights: no float weight is left.
+    String qdq = new String(Files.readAllBytes(tmp.resolve("onnx-qdq/model.onnx")), java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThat(qdq).contains("then.weight_quantized").contains("else.weight_quantized").contains("main.weight_quantized");
   }
 
   private static int[] bits(float[] x) {
