@@ -22,7 +22,11 @@ class ArchitectureTest {
     "tensor, io.q16.spark", "format, io.q16.spark", "quant, io.q16.spark", "calib, io.q16.spark",
     "tensor, io.q16.cli", "format, io.q16.cli", "quant, io.q16.cli", "calib, io.q16.cli", "spark, io.q16.cli",
     "bench, org.apache", "bench, io.q16.spark", "bench, io.q16.cli", "bench, io.q16.format", "bench, io.q16.fs",
-    "report, org.apache.spark", "report, org.apache.hadoop", "report, io.q16.spark", "report, io.q16.cli"
+    "report, org.apache.spark", "report, org.apache.hadoop", "report, io.q16.spark", "report, io.q16.cli",
+    // ONNX graph rewriting and ONNX Runtime sessions: plain Java that executors call; only io.q16.onnx runs models.
+    "onnx, org.apache.spark", "onnx, io.q16.spark", "onnx, io.q16.cli", "tensor, ai.onnxruntime",
+    "format, ai.onnxruntime", "quant, ai.onnxruntime", "calib, ai.onnxruntime", "export, ai.onnxruntime",
+    "export, org.apache.spark", "export, io.q16.spark"
   })
   void layersImportOnlyDownward(String pkg, String forbidden) throws IOException {
     Path dir = Path.of("src/main/java/io/q16", pkg);

@@ -28,6 +28,10 @@ import picocli.CommandLine.Spec;
       "Convert every float tensor of MODEL (F32, F16, BF16, F64) to int16: Parquet shards under"
           + " DIR/shards and DIR/manifest.json, written last. Integer tensors are listed as skipped.",
       "",
+      "ONNX models: only the weights of Conv, ConvTranspose, Gemm and MatMul are quantized by default (per"
+          + " channel on their output-channel axis), plus the tensors --include names; biases and every other"
+          + " float tensor stay float32, listed in the manifest as kept-float with the reason.",
+      "",
       "DIR appears whole or not at all: a previous Q16 output there is replaced only once the new"
           + " one is complete; a directory that is not a Q16 output is never touched.",
       ""
@@ -37,7 +41,8 @@ final class QuantizeCommand implements Callable<Integer> {
 
   @Mixin ConfigOption config;
 
-  @Parameters(paramLabel = "MODEL", description = "A .safetensors file, a *.safetensors.index.json, or a directory holding one.")
+  @Parameters(paramLabel = "MODEL",
+      description = "A .safetensors file, a *.safetensors.index.json, a directory holding one, or a .onnx model.")
   String model;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (any Hadoop path).")
@@ -50,10 +55,11 @@ final class QuantizeCommand implements Callable<Integer> {
           + " minifloat (sign, --exponent-bits, the rest mantissa, per-tensor bias). Default: ${DEFAULT-VALUE}.")
   String scheme;
 
-  @Option(names = "--granularity", paramLabel = "KIND", defaultValue = "tensor",
-      description = "tensor: one scale per tensor; channel: one per index of --axis (tensors of rank >= 2;"
-          + " others stay per tensor); group: one per --group-size consecutive elements along the last"
-          + " axis. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--granularity", paramLabel = "KIND", defaultValue = "auto",
+      description = "auto: per channel on the output-channel axis for the Conv/Gemm/MatMul weights of an ONNX"
+          + " model, per tensor for everything else (every safetensors tensor); tensor: one scale per tensor;"
+          + " channel: one per index of --axis (tensors of rank >= 2; others stay per tensor); group: one per"
+          + " --group-size consecutive elements along the last axis. Default: ${DEFAULT-VALUE}.")
   String granularity;
 
   @Option(names = "--axis", paramLabel = "N", defaultValue = "0",
@@ -84,6 +90,11 @@ final class QuantizeCommand implements Callable<Integer> {
       description = "Keep tensors whose name matches (* any run, ? one character) in their float dtype,"
           + " unquantized; repeatable. The manifest names them and the pattern.")
   java.util.List<String> keepFloat = new java.util.ArrayList<>();
+
+  @Option(names = "--include", paramLabel = "GLOB",
+      description = "ONNX models: also quantize the float tensors whose name matches (for example embedding"
+          + " tables feeding Gather), per tensor; repeatable. --keep-float wins over it.")
+  java.util.List<String> include = new java.util.ArrayList<>();
 
   @Option(names = "--calibration", paramLabel = "FILE",
       description = "Per-tensor thresholds from q16 calibrate (its calibration.json, or the directory holding it);"
@@ -121,7 +132,8 @@ final class QuantizeCommand implements Callable<Integer> {
         model, out, parse(() -> Scheme.parse(scheme)), parse(this::granularity), parse(this::unsigned),
         parse(() -> Overflow.parse(overflow)), exponentBits(), List.copyOf(keepFloat), calibration,
         parse(() -> NanPolicy.parse(nan)),
-        mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression));
+        mib("--chunk-mb", chunkMb), mib("--shard-mb", shardMb), partitions, codec(compression),
+        List.copyOf(include), granularity.equalsIgnoreCase("auto"));
     PrintWriter w = spec.commandLine().getOut();
     QuantizeJob.Result r = QuantizeJob.run(Sessions.get("q16 quantize"), o, System.err);
     printSummary(r, w);
@@ -155,11 +167,11 @@ final class QuantizeCommand implements Callable<Integer> {
 
   private Granularity granularity() {
     return switch (granularity.toLowerCase(Locale.ROOT)) {
-      case "tensor" -> Granularity.TENSOR;
+      case "tensor", "auto" -> Granularity.TENSOR;
       case "channel" -> Granularity.channel(axis);
       case "group" -> Granularity.group(groupSize);
       default -> throw new IllegalArgumentException(
-          "unknown --granularity '" + granularity + "' (tensor, channel or group)");
+          "unknown --granularity '" + granularity + "' (auto, tensor, channel or group)");
     };
   }
 

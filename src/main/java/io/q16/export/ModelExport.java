@@ -136,7 +136,7 @@ public final class ModelExport {
   }
 
   /** Per-unit parameters gathered while the codes stream past, in storage terms. */
-  private static final class Params {
+  static final class Params {
     final float[] scales;
     final int[] zeroPoints;
 
@@ -146,7 +146,7 @@ public final class ModelExport {
     }
   }
 
-  private static void codes(Manifest.TensorEntry t, TensorSpec spec, List<String> files, Params params,
+  static void codes(Manifest.TensorEntry t, TensorSpec spec, List<String> files, Params params,
       OutputStream o, Configuration conf) throws IOException {
     UnitLayout layout = spec.layout();
     try (ShardReader rows = new ShardReader(t.name(), files, conf)) {
@@ -174,7 +174,7 @@ public final class ModelExport {
     }
   }
 
-  private static void fakeQuant(Manifest.TensorEntry t, TensorSpec spec, List<String> files, OutputStream o,
+  static void fakeQuant(Manifest.TensorEntry t, TensorSpec spec, List<String> files, OutputStream o,
       Configuration conf) throws IOException {
     int shift = spec.unsigned() ? Codes.UNSIGNED_OFFSET : 0;
     short[] q = new short[0];
@@ -204,7 +204,7 @@ public final class ModelExport {
     }
   }
 
-  private static void copySource(Manifest.TensorEntry t, OutputStream o, Configuration conf) throws IOException {
+  static void copySource(Manifest.TensorEntry t, OutputStream o, Configuration conf) throws IOException {
     try (ByteSource src = HadoopFs.open(t.sourceFile(), conf)) {
       if (t.sourceOffset() + t.sourceBytes() > src.size()) {
         throw Errors.badFile(t.sourceFile(), "tensor '" + t.name() + "': the source changed since quantization");

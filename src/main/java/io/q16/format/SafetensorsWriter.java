@@ -66,11 +66,11 @@ public final class SafetensorsWriter {
     }
     out.write(header);
     for (Entry e : entries) {
-      CountingStream counted = new CountingStream(out);
+      CountingOutputStream counted = new CountingOutputStream(out);
       e.data().writeTo(counted);
-      if (counted.count != e.bytes()) {
+      if (counted.count() != e.bytes()) {
         throw new IllegalStateException(
-            "tensor '" + e.name() + "' wrote " + counted.count + " bytes, expected " + e.bytes());
+            "tensor '" + e.name() + "' wrote " + counted.count() + " bytes, expected " + e.bytes());
       }
     }
   }
@@ -89,25 +89,4 @@ public final class SafetensorsWriter {
     return out -> out.write(raw);
   }
 
-
-  private static final class CountingStream extends OutputStream {
-    private final OutputStream out;
-    private long count;
-
-    CountingStream(OutputStream out) {
-      this.out = out;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      out.write(b);
-      count++;
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
-      count += len;
-    }
-  }
 }

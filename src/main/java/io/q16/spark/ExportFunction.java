@@ -55,10 +55,7 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
   public Iterator<FileChecksum> call(Iterator<ExportTask> tasks) throws IOException {
     Configuration c = conf.value().get();
     Manifest m = Manifest.fromJson(manifestJson.value());
-    List<String> shardFiles = new ArrayList<>();
-    for (Manifest.Shard s : m.shards()) {
-      shardFiles.add(new Path(shardDir, s.path()).toString());
-    }
+    List<String> shardFiles = shardFiles(m, shardDir);
     java.util.Map<String, Manifest.TensorEntry> byName = m.tensorsByName();
     List<FileChecksum> out = new ArrayList<>();
     while (tasks.hasNext()) {
@@ -87,13 +84,26 @@ final class ExportFunction implements MapPartitionsFunction<ExportTask, FileChec
     return out.iterator();
   }
 
+  /** The paths of {@code m}'s shards in the output {@code dir}, indexed like the manifest's shards. */
+  static List<String> shardFiles(Manifest m, String dir) {
+    List<String> out = new ArrayList<>();
+    for (Manifest.Shard s : m.shards()) {
+      out.add(new Path(dir, s.path()).toString());
+    }
+    return out;
+  }
+
   /** Streams one output file. */
-  private interface Body {
+  interface Body {
     void writeTo(OutputStream o) throws IOException;
   }
 
-  /** Writes {@code name} under an attempt-unique temporary name, then renames it into place. */
   private FileChecksum writeFile(Configuration c, String name, Body body) throws IOException {
+    return writeFile(c, outputDir, name, body);
+  }
+
+  /** Writes {@code name} in {@code outputDir} under an attempt-unique temporary name, then renames it into place. */
+  static FileChecksum writeFile(Configuration c, String outputDir, String name, Body body) throws IOException {
     Path target = new Path(outputDir, name);
     TaskContext ctx = TaskContext.get();
     long attempt = ctx == null ? 0 : ctx.taskAttemptId();

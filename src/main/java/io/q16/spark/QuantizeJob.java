@@ -76,7 +76,9 @@ public final class QuantizeJob {
       long chunkBytes,
       long shardBytes,
       int partitions,
-      String compression) {}
+      String compression,
+      List<String> include,
+      boolean autoGranularity) {}
 
   /** The committed manifest and where the time went. */
   public record Result(Manifest manifest, double planSeconds, double statsSeconds, double quantizeSeconds, double commitSeconds) {
@@ -90,6 +92,8 @@ public final class QuantizeJob {
   private final Options options;
   private final PrintStream progress;
   private final List<Pattern> keepFloat;
+  /** The ONNX model's selection (weights by role, --include), or null for safetensors. */
+  private io.q16.onnx.OnnxSelection onnx;
 
   private QuantizeJob(SparkSession spark, Options options, PrintStream progress) {
     this.spark = spark;
@@ -108,11 +112,12 @@ public final class QuantizeJob {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     Model model = ModelReader.read(options.model(), conf);
+    onnx = io.q16.onnx.OnnxSelection.read(options.model(), conf, options.include());
     List<TensorInfo> toQuantize = new ArrayList<>();
     for (TensorInfo t : model.tensors()) {
       switch (t.dtype().kind()) {
         case FLOAT -> {
-          if (keepFloatPattern(t.name()) == null) {
+          if (keepReason(t.name()) == null) {
             toQuantize.add(t);
           }
         }
@@ -265,9 +270,20 @@ public final class QuantizeJob {
     return null;
   }
 
+  /** Why a float tensor stays float (a --keep-float pattern, or its ONNX role), or null to quantize it. */
+  private String keepReason(String name) {
+    String keep = keepFloatPattern(name);
+    if (keep != null) {
+      return "matches --keep-float '" + keep + "': kept in its source dtype, not quantized";
+    }
+    return onnx == null ? null : onnx.keepReason(name);
+  }
+
   /** The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1. */
   private Granularity granularityOf(TensorInfo t) {
-    Granularity g = options.granularity();
+    // log and minifloat are per tensor: auto leaves them so.
+    Granularity g = onnx != null && options.autoGranularity() && options.scheme().linear()
+        ? onnx.auto(t.name(), t.shape(), options.granularity()) : options.granularity();
     int rank = t.shape().length;
     return switch (g.kind()) {
       case TENSOR -> g;
@@ -376,6 +392,14 @@ public final class QuantizeJob {
     return shards;
   }
 
+  private String granularityName() {
+    if (!options.autoGranularity() || onnx == null || !options.scheme().linear()) {
+      return options.granularity().toString();
+    }
+    return "auto: channel(output-channel axis) for Conv/Gemm/MatMul"
+        + " weights, " + options.granularity() + " for the others";
+  }
+
   private String calibrationName() {
     return options.calibration() == null ? "minmax" : "calibration file " + options.calibration();
   }
@@ -445,12 +469,12 @@ public final class QuantizeJob {
       Integer t = index.get(info.name());
       if (t == null) {
         skipped++;
-        String keep = keepFloatPattern(info.name());
+        String keep = keepReason(info.name());
         boolean kept = info.dtype().quantizable() && keep != null;
         entries.add(new Manifest.TensorEntry(
             info.name(), info.dtype().name(), shape(info),
             kept ? Manifest.TensorEntry.KEPT_FLOAT : Manifest.TensorEntry.SKIPPED,
-            kept ? "matches --keep-float '" + keep + "': kept in its source dtype, not quantized"
+            kept ? keep
                 : "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
             info.elements(), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
             null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null, null, null, null));
@@ -491,7 +515,7 @@ public final class QuantizeJob {
         Instant.now().toString(),
         new Manifest.Source(options.model(), HexFormat.of().formatHex(fingerprint.digest()), files),
         new Manifest.Config(
-            options.scheme().cliName(), options.granularity().toString() + (options.unsigned() ? ", uint16" : ""),
+            options.scheme().cliName(), granularityName() + (options.unsigned() ? ", uint16" : ""),
             calibrationName(), options.nanPolicy().toString(), options.overflow().toString(),
             options.chunkBytes(), options.shardBytes(), options.compression()),
         new Manifest.Totals(

@@ -27,7 +27,8 @@ class QuantizeJobTest extends SparkTestBase {
 
   private Manifest quantize(Path model, Path out, long chunkBytes, long shardBytes, int partitions) throws IOException {
     QuantizeJob.Options o = new QuantizeJob.Options(model.toString(), out.toString(), Scheme.SYMMETRIC,
-        io.q16.quant.Granularity.TENSOR, false, io.q16.quant.Overflow.SATURATE, 5, java.util.List.of(), null, NanPolicy.ERROR, chunkBytes, shardBytes, partitions, "snappy");
+        io.q16.quant.Granularity.TENSOR, false, io.q16.quant.Overflow.SATURATE, 5, java.util.List.of(), null, NanPolicy.ERROR, chunkBytes, shardBytes, partitions, "snappy",
+        java.util.List.of(), false);
     return QuantizeJob.run(spark(), o, System.err).manifest();
   }
 

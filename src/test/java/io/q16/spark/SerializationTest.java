@@ -89,6 +89,27 @@ class SerializationTest {
       assertThat(row.getShape()).containsExactly(2);
       assertThat(roundTrip(s, new GenerateActivationsJob.GenerateRows(2, 3, 9)).call(List.of(5L).iterator()).next()
           .getTensor()).isEqualTo("layers.0.mlp.act");
+      // ONNX exports and verify: control rows, the comparison accumulators tasks return, the
+      // input generator and the compare functions (with their model file lists) they receive.
+      OnnxDataTask data = new OnnxDataTask("model.onnx.data");
+      data.add("w", "QDQ", 128);
+      OnnxDataTask data2 = roundTrip(s, data);
+      assertThat(data2.getTensors()).containsExactly("w");
+      assertThat(data2.getOffsets()).containsExactly(128L);
+      io.q16.onnx.OutputComparison c = new io.q16.onnx.OutputComparison("logits", 3);
+      c.update(new float[] {1f, 2f, 3f, 4f}, new float[] {1f, 2f, 4f, 3f}, new long[] {2, 2});
+      io.q16.onnx.OutputComparison c2 = roundTrip(s, c);
+      assertThat(c2.partition()).isEqualTo(3);
+      assertThat(c2.cosine()).isEqualTo(c.cosine());
+      assertThat(c2.top1Agreement()).isEqualTo(0.5);
+      io.q16.onnx.OrtModel.InputInfo in = new io.q16.onnx.OrtModel.InputInfo("ids", "int64", new long[] {-1, -1},
+          new String[] {"batch", "seq"});
+      io.q16.onnx.InputGenerator gen = new io.q16.onnx.InputGenerator(5, Map.of("seq", 7L), Map.of("ids", new long[] {3, 9}));
+      assertThat(roundTrip(s, gen).sample(List.of(in), 4).get("ids").values())
+          .isEqualTo(gen.sample(List.of(in), 4).get("ids").values());
+      OnnxCompare.ModelFiles files = new OnnxCompare.ModelFiles(List.of("file:/m/model.onnx"), List.of("model.onnx"));
+      assertThat(roundTrip(s, new OnnxCompare.Generated(null, files, files, gen))).isNotNull();
+      assertThat(roundTrip(s, new OnnxCompare.Rows(null, files, files, "file:/inputs"))).isNotNull();
     }
   }
 }
