@@ -378,7 +378,7 @@ public final class QuantizeJob {
     List<String> full = names.stream().map(n -> new Path(out.staging(), n).toString()).toList();
     List<FileChecksum> sums =
         spark.createDataset(jsc.parallelize(full, full.size()).rdd(), Encoders.STRING())
-            .map(new FileChecksumFunction(conf), FileChecksum.ENCODER)
+            .map(new FileChecksumFunction(conf, true), FileChecksum.ENCODER)
             .collectAsList();
     long[] rows = new long[plan.shardCount()];
     for (Chunk c : plan.chunks()) {

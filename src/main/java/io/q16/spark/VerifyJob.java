@@ -119,7 +119,7 @@ public final class VerifyJob {
     if (!shardPaths.isEmpty()) {
       List<FileChecksum> sums =
           spark.createDataset(jsc.parallelize(shardPaths, shardPaths.size()).rdd(), Encoders.STRING())
-              .map(new FileChecksumFunction(hconf), FileChecksum.ENCODER)
+              .map(new FileChecksumFunction(hconf, false), FileChecksum.ENCODER)
               .collectAsList();
       // A damaged shard is reported and not read: its bytes may not even parse as Parquet, and its
       // tensors then report their missing rows instead of the job dying on a reader error.
