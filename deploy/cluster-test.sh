@@ -5,6 +5,9 @@
 #   - both workers ran an executor, each in its own JVM (the PIDs in their logs differ from each
 #     other and from the driver's),
 #   - verify passed,
+#   - killing one executor's JVM (kill -9) in the middle of a second quantize (a 256 MiB generated
+#     model) does not fail the job: Spark retries the lost tasks on a new executor, and the
+#     output is byte-identical to a local-mode run's, like the first one's;
 #   - the shards are byte-identical to a local-mode run's, and so is the manifest's list of tensors
 #     and shards (quantize canonicalizes each shard's Parquet footer, whose encoding lists
 #     parquet-mr writes in a HashSet order that varies between JVMs),
@@ -56,4 +59,36 @@ import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 sys.exit(0 if a["tensors"] == b["tensors"] and a["shards"] == b["shards"] else 1)
 PY
-echo "cluster-test: PASSED (quantize + verify on 2 workers; shards and manifest identical to local mode)"
+# A killed executor: the job survives through task retry, and the output does not change.
+big="$work/big.safetensors"
+jobs/q16 generate "$big" --size-mb 256 --tensor-mb 32 --seed 3 > /dev/null 2>&1 || fail "generate"
+jobs/q16 quantize "$big" --out "$work/big-local" --chunk-mb 4 > "$work/big-local.log" 2>&1 \
+  || { tail -20 "$work/big-local.log"; fail "local quantize of the big model"; }
+jobs/q16 quantize "$big" --out "$work/big-cluster" --chunk-mb 4 --partitions 16 "${submit[@]}" \
+  > "$work/big-cluster.log" 2>&1 &
+driver_pid=$!
+victim=""
+for ((i = 0; i < 600; i++)); do
+  if grep -q '^\[quantize\]' "$work/big-cluster.log"; then
+    # An executor of this cluster: a child JVM of one of its workers.
+    victim="$(pgrep -P "$(cat "$sa/pids/worker-1")" -f CoarseGrainedExecutorBackend | head -1 || true)"
+    [[ -n "$victim" ]] && break
+  fi
+  kill -0 "$driver_pid" 2>/dev/null || break
+  sleep 0.2
+done
+[[ -n "$victim" ]] || fail "no executor to kill while quantize ran"
+kill -9 "$victim"
+echo "cluster-test: killed executor JVM $victim during the quantize pass"
+wait "$driver_pid" || { tail -30 "$work/big-cluster.log"; fail "quantize did not survive a killed executor"; }
+grep -q "Lost executor" "$work/big-cluster.log" || fail "the driver never saw the executor die (killed too late?)"
+(cd "$work/big-local/shards" && sha256sum -- *) > "$work/big-local.sums"
+(cd "$work/big-cluster/shards" && sha256sum -- *) > "$work/big-cluster.sums"
+diff "$work/big-local.sums" "$work/big-cluster.sums" || fail "shards after a killed executor differ from the local run"
+python3 - "$work/big-local/manifest.json" "$work/big-cluster/manifest.json" <<'PY' || fail "manifest after a killed executor differs"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+sys.exit(0 if a["tensors"] == b["tensors"] and a["shards"] == b["shards"] else 1)
+PY
+rm -f "$big"
+echo "cluster-test: PASSED (quantize + verify on 2 workers; a killed executor changed nothing; shards and manifest identical to local mode)"
