@@ -46,6 +46,21 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
     this.outcomes = outcomes;
   }
 
+  /**
+   * Test-only fault injection: with the system property {@code q16.test.failTensor} set to a
+   * tensor name, the task that quantizes its chunk {@code q16.test.failChunk} (default 0) fails,
+   * as a task meeting a corrupt chunk would. Read on the executor, so it reaches local-mode tests
+   * only; unset in production.
+   */
+  static void injectFailure(ChunkTask task) {
+    String tensor = System.getProperty("q16.test.failTensor");
+    if (tensor != null && tensor.equals(task.getTensor())
+        && task.getChunk() == Integer.getInteger("q16.test.failChunk", 0)) {
+      throw io.q16.Errors.badTensor(task.getFile(), task.getTensor(), "injected failure at chunk " + task.getChunk()
+          + " (q16.test.failTensor)");
+    }
+  }
+
   @Override
   public Iterator<Row> call(Iterator<ShardTask> shards) {
     if (!shards.hasNext()) {
@@ -72,6 +87,7 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
       @Override
       public Row next() {
         ChunkTask task = chunks.next();
+        injectFailure(task);
         int n = task.getCount();
         float[] x = source.readFloats(task);
         if (codes.length < n) {
