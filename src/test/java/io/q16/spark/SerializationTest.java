@@ -81,6 +81,19 @@ class SerializationTest {
       assertThat(row.getShape()).containsExactly(2);
       assertThat(roundTrip(s, new GenerateActivationsJob.GenerateRows(2, 3, 9)).call(List.of(5L).iterator()).next()
           .getTensor()).isEqualTo("layers.0.mlp.act");
+      // ONNX activations: the declared inputs and the batching spec (inside executor functions),
+      // and the rows of generate onnx-inputs.
+      io.q16.format.OnnxActivations.Input in = new io.q16.format.OnnxActivations.Input("input_ids",
+          io.q16.format.OnnxSchema.INT64, new long[] {-1, -1}, new String[] {"batch", "seq"});
+      assertThat(roundTrip(s, new io.q16.format.OnnxActivations.Input[] {in})[0]).isEqualTo(in);
+      OnnxInputs.Spec spec2 = roundTrip(s, new OnnxInputs.Spec(new io.q16.format.OnnxActivations.Input[] {in},
+          new int[] {OnnxInputs.LONG}, 4, "file:/d"));
+      assertThat(spec2.batcher().size()).isZero();
+      org.apache.spark.sql.Row g = roundTrip(s, new GenerateOnnxInputsJob.GenerateRows(
+          new io.q16.format.OnnxActivations.Input[] {in}, new long[][] {{1, 3}}, new boolean[] {true}, 7, 100))
+          .call(List.of(2L).iterator()).next();
+      assertThat(java.util.Arrays.stream((long[]) g.get(1)).boxed().toList()).hasSize(3).allMatch(v -> v >= 0 && v < 100);
+      assertThat((long[]) g.get(2)).containsExactly(1, 3);
     }
   }
 }
