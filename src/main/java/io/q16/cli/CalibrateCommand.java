@@ -32,6 +32,15 @@ import picocli.CommandLine.Spec;
           + " through executors in the same two passes; MODEL is then optional and recorded as the model the"
           + " activations came from. The result is the artefact for activation quantization (QDQ export), not"
           + " for quantize --calibration.",
+      "",
+      "With MODEL.onnx --activations INPUTS, INPUTS holds the model's inputs instead (one row per sample, one"
+          + " ARRAY column per graph input named as the input, optionally <input>__shape ARRAY<BIGINT>; see generate"
+          + " onnx-inputs). Each executor task runs the model in ONNX Runtime (one session per task) with the float32"
+          + " activations entering and leaving Conv, ConvTranspose, Gemm and MatMul as extra outputs, and folds them"
+          + " into the statistics batch by batch: no activation is kept. The model runs once per pass, so three"
+          + " times over the inputs (ranges; histograms and searches; measured errors); each pass prints its"
+          + " samples/s and the share of task time spent in ONNX Runtime and in statistics. Entries are named by"
+          + " ONNX value names; ort_calibration.json is ONNX Runtime's calibration table.",
       ""
     })
 final class CalibrateCommand implements Callable<Integer> {
@@ -40,7 +49,8 @@ final class CalibrateCommand implements Callable<Integer> {
   @Mixin ConfigOption config;
 
   @Parameters(paramLabel = "MODEL", arity = "0..1",
-      description = "A .safetensors file, a *.safetensors.index.json, or a directory. Optional with --activations.")
+      description = "A .safetensors file, a *.safetensors.index.json, a directory, or a .onnx model. Optional with"
+          + " --activations (a recorded activation dataset); a .onnx MODEL with --activations is run on its inputs.")
   String model;
 
   @Option(names = "--activations", paramLabel = "PATH",
@@ -96,8 +106,16 @@ final class CalibrateCommand implements Callable<Integer> {
   double chunkMb;
 
   @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core (activations: about N, split at Parquet row groups;"
-          + " 0: Spark's file split).")
+          + " 0: Spark's file split; ONNX model inputs: at least N, rows spread over tasks when the files split"
+          + " into fewer, 0: two per core).")
   int partitions;
+
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "1",
+      description = "ONNX models: samples per ONNX Runtime run at most, concatenated along axis 0 (which must be"
+          + " the batch axis) when their shapes allow. 1 keeps every result independent of partitioning; larger"
+          + " batches are bit-identical only if the model's kernels give a sample the same bits in any batch."
+          + " Default: ${DEFAULT-VALUE}.")
+  int batch;
 
   @Option(names = "--nan", paramLabel = "POLICY", defaultValue = "error",
       description = "error: refuse NaN, naming the tensor; zero: ignore NaN. Default: ${DEFAULT-VALUE}.")
@@ -123,7 +141,7 @@ final class CalibrateCommand implements Callable<Integer> {
     }
     Calibration c = CalibrateJob.run(Sessions.get("q16 calibrate"), new CalibrateJob.Options(model, out, method,
         percentile, bins, QuantizeCommand.mib("--chunk-mb", chunkMb), partitions, policy, linear, klProfile,
-        tensorMethods, g, activations), System.err);
+        tensorMethods, g, activations, batch), System.err);
     PrintWriter w = spec.commandLine().getOut();
     int width = Math.max(6, c.tensors().stream().mapToInt(e -> e.name().length()).max().orElse(6));
     w.printf(Locale.ROOT, "%-" + width + "s  %-14s  %12s  %12s  %9s  %8s  %s%n", "tensor", "method", "threshold",

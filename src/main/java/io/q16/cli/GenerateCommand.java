@@ -21,14 +21,15 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "generate",
     mixinStandardHelpOptions = true,
-    subcommands = GenerateActivationsCommand.class,
+    subcommands = {GenerateActivationsCommand.class, GenerateOnnxInputsCommand.class},
     description = {
       "Write a seeded synthetic F32 safetensors model of about SIZE MiB to FILE (any Hadoop path),"
           + " in constant memory: for trying Q16 at scale and for benchmarks. The same arguments"
           + " always give the same bytes. FILE is written under a temporary name and renamed when"
           + " complete.",
       "",
-      "generate activations --out PATH writes a synthetic activation dataset instead (its own --help).",
+      "generate activations --out PATH writes a synthetic activation dataset instead, generate onnx-inputs MODEL.onnx"
+          + " --out PATH a dataset of inputs for an ONNX model (each has its own --help).",
       ""
     })
 final class GenerateCommand implements Callable<Integer> {

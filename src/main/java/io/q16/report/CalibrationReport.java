@@ -18,10 +18,41 @@ public final class CalibrationReport {
    *     a few hundred bins over [0, max|x|], or null
    */
   public static byte[] html(Calibration c, long[][] display) {
+    return html(c, display, List.of());
+  }
+
+  /**
+   * One pass of a calibration that ran a model (ONNX activations): its samples, its wall time and that
+   * of its model stage (first task's start to last task's end; the rest is merging and, in the
+   * histogram pass, the searches), and the shares of the tasks' summed time spent in each part of
+   * the work (fractions of 1).
+   */
+  public record Pass(String name, long samples, double seconds, double modelSeconds, double taskSeconds, long sessions,
+      double runtime,
+      double statistics, double copies, double sessionStart, double reading) {}
+
+  /** As {@link #html(Calibration, long[][])}, with the passes' times when a model was run ({@code passes} may be empty). */
+  public static byte[] html(Calibration c, long[][] display, List<Pass> passes) {
     HtmlReport r = new HtmlReport("Q16 calibration: " + c.source());
     r.paragraph("Method " + c.method() + ", scheme " + c.scheme() + ", KL profile " + c.klProfile() + ", up to "
         + c.bins() + " histogram bins over [0, max|x|] per tensor. Every method's threshold is measured on the data"
         + " (exact sums): MSE and SQNR are what quantize will get with that threshold.");
+    if (!passes.isEmpty()) {
+      r.heading("Time per pass (the model runs once per pass)");
+      r.paragraph("Shares are of the tasks' summed time: in ONNX Runtime's session.run, in folding the activations"
+          + " into statistics, copying them out of ONNX Runtime, creating sessions (one per task), and reading and"
+          + " decoding the input rows.");
+      List<List<String>> rows = new ArrayList<>();
+      for (Pass p : passes) {
+        rows.add(List.of(p.name(), Long.toString(p.samples()), String.format(Locale.ROOT, "%.1f", p.seconds()),
+            String.format(Locale.ROOT, "%.1f", p.modelSeconds()),
+            String.format(Locale.ROOT, "%.1f", p.modelSeconds() > 0 ? p.samples() / p.modelSeconds() : 0),
+            String.format(Locale.ROOT, "%.1f", p.taskSeconds()), pct(p.runtime()), pct(p.statistics()), pct(p.copies()),
+            pct(p.sessionStart()) + " (" + p.sessions() + ")", pct(p.reading())));
+      }
+      r.table(List.of("pass", "samples", "pass s", "model stage s", "samples/s", "task s", "ONNX Runtime", "statistics",
+          "output copies", "sessions", "reading inputs"), rows);
+    }
     List<List<String>> rows = new ArrayList<>();
     for (Calibration.Entry e : c.tensors()) {
       rows.add(List.of(e.name(), e.method(), g(e.threshold()), g(e.absmax()),
@@ -84,6 +115,10 @@ public final class CalibrationReport {
           display[t], e.absmax(), marks, labels);
     }
     return r.toBytes();
+  }
+
+  private static String pct(double share) {
+    return String.format(Locale.ROOT, "%.1f%%", 100 * share);
   }
 
   private static String g(double v) {

@@ -118,11 +118,8 @@ final class ActivationSource implements ValueSource {
     }
     names.sort(null);
     long bytes = df.queryExecution().analyzed().stats().sizeInBytes().longValue();
-    int batch = (int) Math.max(1, Math.min(4096, BATCH_BYTES / Math.max(1, bytes / rows)));
-    reader.conf().set(BATCH_SIZE, batch);
-    if (partitionOption > 0) {
-      reader.conf().set(MAX_PARTITION_BYTES, Math.max(1, (bytes + partitionOption - 1) / partitionOption));
-    }
+    int batch = readerBatchRows(reader, bytes, rows);
+    splitInto(reader, bytes, partitionOption);
     progress.printf(Locale.ROOT, "[names] %s, %s of activations in %s rows, listed in %.1fs%n",
         Units.count(names.size(), "tensor"), Units.bytes(bytes), rows, (System.nanoTime() - t0) / 1e9);
     List<Column> cols = new ArrayList<>(List.of(functions.col(TENSOR), functions.col(SAMPLE).cast("bigint"),
@@ -134,7 +131,25 @@ final class ActivationSource implements ValueSource {
         progress);
   }
 
-  private static Dataset<Row> read(SparkSession reader, String path) {
+  /** Asks {@code reader} to split {@code bytes} of files into about {@code partitions} tasks (0: Spark's split). */
+  static void splitInto(SparkSession reader, long bytes, int partitions) {
+    if (partitions > 0) {
+      reader.conf().set(MAX_PARTITION_BYTES, Math.max(1, (bytes + partitions - 1) / partitions));
+    }
+  }
+
+  /**
+   * Sets {@code reader}'s Parquet batch to about {@link #BATCH_BYTES} of decoded rows of the mean
+   * size ({@code bytes / rows}), and returns its rows.
+   */
+  static int readerBatchRows(SparkSession reader, long bytes, long rows) {
+    int batch = (int) Math.max(1, Math.min(4096, BATCH_BYTES / Math.max(1, bytes / Math.max(1, rows))));
+    reader.conf().set(BATCH_SIZE, batch);
+    return batch;
+  }
+
+  /** The dataset at {@code path}; a missing path, no Parquet files or unreadable footers are bad input naming it. */
+  static Dataset<Row> read(SparkSession reader, String path) {
     try {
       return reader.read().parquet(path);
     } catch (Exception e) { // Scala's AnalysisException is a checked exception to javac
@@ -143,7 +158,7 @@ final class ActivationSource implements ValueSource {
         throw Errors.missing(path);
       }
       if (e instanceof AnalysisException && (m.contains("UNABLE_TO_INFER_SCHEMA") || m.contains("Unable to infer"))) {
-        throw Errors.badFile(path, "holds no Parquet files (an activation dataset is a Parquet file or directory)");
+        throw Errors.badFile(path, "holds no Parquet files (a dataset is a Parquet file or directory)");
       }
       // Schema inference reads footers: a file that is not Parquet fails there (a SparkException).
       throw Errors.badFile(path, "cannot be read as Parquet: " + firstLine(rootMessage(e)), e);
@@ -231,7 +246,7 @@ final class ActivationSource implements ValueSource {
   }
 
   /** Bytes each scan partition reads, for progress. */
-  private static long[] partitionBytes(List<Partition> parts) {
+  static long[] partitionBytes(List<Partition> parts) {
     long[] out = new long[parts.size()];
     for (int p = 0; p < out.length; p++) {
       if (parts.get(p) instanceof FilePartition fp) {

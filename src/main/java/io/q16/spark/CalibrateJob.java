@@ -59,11 +59,13 @@ import org.apache.spark.sql.SparkSession;
 public final class CalibrateJob {
   /**
    * What to calibrate and how. {@code tensorMethods} holds "GLOB=METHOD" overrides, first match
-   * wins. With {@code activations}, that dataset is calibrated and MODEL (may be null) is context.
+   * wins. With {@code activations}, that dataset is calibrated and MODEL (may be null) is context;
+   * when MODEL is an ONNX model, the dataset holds its inputs instead and the model is run on
+   * executors, {@code batch} samples per run at most.
    */
   public record Options(String model, String out, String method, double percentile, int bins, long chunkBytes,
       int partitions, NanPolicy nanPolicy, Scheme scheme, String klProfile, List<String> tensorMethods,
-      Granularity granularity, String activations) {}
+      Granularity granularity, String activations, int batch) {}
 
   /** How {@code source} begins in an activation calibration, which quantize refuses to apply to weights. */
   public static final String ACTIVATIONS = "activations ";
@@ -123,8 +125,13 @@ public final class CalibrateJob {
     Methods methods = methods(o);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    boolean onnx = o.model() != null && o.model().toLowerCase(Locale.ROOT).endsWith(".onnx");
+    if (o.batch() != 1 && !(onnx && o.activations() != null)) {
+      throw Errors.usage("--batch applies to calibrate MODEL.onnx --activations INPUTS only");
+    }
     if (o.activations() != null) {
-      return runActivations(spark, o, methods, conf, progress);
+      return onnx ? runOnnxActivations(spark, o, methods, conf, progress)
+          : runActivations(spark, o, methods, conf, progress);
     }
     Model model = ModelReader.read(o.model(), conf);
     List<TensorInfo> tensors = new ArrayList<>();
@@ -184,6 +191,42 @@ public final class CalibrateJob {
           progress);
       write(out, r, ranges);
       return r.calibration();
+    }
+  }
+
+  /**
+   * An ONNX model and a dataset of its inputs: the model runs on executors in every pass
+   * ({@link OnnxActivationSource}); the graph and the dataset's schema are checked before any output
+   * exists. The report gets each pass's time and ONNX Runtime's share of it.
+   */
+  private static Calibration runOnnxActivations(SparkSession spark, Options o, Methods methods, Configuration conf,
+      PrintStream progress) throws IOException {
+    try (OnnxActivationSource a = OnnxActivationSource.open(spark, o.model(), o.activations(), o.partitions(),
+        o.batch(), OrtModel.BROADCAST_LIMIT, progress)) {
+      OnnxInputs in = a.inputs();
+      progress.printf(Locale.ROOT, "[plan] %s: %s to calibrate%s; %d samples of %s in %s (%s); batches of up to %d;"
+          + " model %s to executors; 3 passes, each running the model over every sample; method %s%n", o.model(),
+          Units.count(a.names().size(), "activation"),
+          a.activations().skipped().isEmpty() ? "" : " (" + a.activations().skipped().size() + " not float32 or not"
+              + " inferred, skipped)", in.rows(), java.util.Arrays.toString(in.inputs()), o.activations(),
+          Units.bytes(in.bytes()), o.batch(), a.model().broadcast() ? "broadcast" : "read by each task",
+          methods.global());
+      String runId = OutputDir.newRunId();
+      try (OutputDir out = OutputDir.create(o.out(), conf, runId, Calibration.FILE_NAME)) {
+        RangeStats[] ranges = a.ranges(o.nanPolicy());
+        String source = ACTIVATIONS + o.activations() + " of " + o.model();
+        Result r = calibrate(spark, o, methods, a, ranges, source, ActivationSource.fingerprint(a.names(), ranges),
+            progress);
+        List<io.q16.report.CalibrationReport.Pass> passes = new ArrayList<>();
+        for (OnnxActivationSource.PassTime t : a.passes()) {
+          passes.add(new io.q16.report.CalibrationReport.Pass(t.pass(), t.samples(), t.seconds(), t.modelSeconds(),
+              t.taskNanos() / 1e9,
+              t.sessions(), t.share(t.runNanos()), t.share(t.foldNanos()), t.share(t.copyNanos()),
+              t.share(t.sessionNanos()), t.share(t.otherNanos())));
+        }
+        write(out, r, ranges, passes);
+        return r.calibration();
+      }
     }
   }
 
@@ -368,6 +411,12 @@ public final class CalibrateJob {
 
   /** Writes calibration.json, ONNX Runtime's table and the report, and commits the output. */
   static void write(OutputDir out, Result result, RangeStats[] ranges) throws IOException {
+    write(out, result, ranges, List.of());
+  }
+
+  /** As above; {@code passes}, when a model ran, go into the report (page and report.json's "passes"). */
+  static void write(OutputDir out, Result result, RangeStats[] ranges, List<io.q16.report.CalibrationReport.Pass> passes)
+      throws IOException {
     Calibration c = result.calibration();
     // ONNX Runtime's calibration table shape (what write_calibration_table saves as JSON):
     // tensor name -> [rmin, rmax], the range clipped to [-T, T], for users of that tool.
@@ -381,8 +430,15 @@ public final class CalibrateJob {
       ort.put(e.name(), r.finite() == 0 ? new float[] {0f, 0f} : new float[] {lo, hi});
     }
     out.writeAtomically(ORT_TABLE, new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(ort));
-    out.writeAtomically("report/index.html", io.q16.report.CalibrationReport.html(c, result.display()));
-    out.writeAtomically("report/report.json", c.toJson());
+    out.writeAtomically("report/index.html", io.q16.report.CalibrationReport.html(c, result.display(), passes));
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    byte[] report = c.toJson();
+    if (!passes.isEmpty()) {
+      com.fasterxml.jackson.databind.node.ObjectNode node = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(report);
+      node.set("passes", json.valueToTree(passes));
+      report = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(node);
+    }
+    out.writeAtomically("report/report.json", report);
     out.writeAtomically(Calibration.FILE_NAME, c.toJson());
     out.commit();
   }

@@ -9,10 +9,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Iterator;
 import java.util.Locale;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.SaveMode;
@@ -77,18 +74,10 @@ public final class GenerateActivationsJob {
             .parquet(out.staging().toString());
       }
       // Part names without the job's UUID, so that the same arguments give the same file names.
-      FileSystem fs = out.fileSystem();
-      Map<Integer, Path> parts = PartFiles.list(fs, out.staging());
-      long written = 0;
-      for (Map.Entry<Integer, Path> e : parts.entrySet()) {
-        Path target = new Path(out.staging(), String.format(Locale.ROOT, "part-%05d.parquet", e.getKey()));
-        if (!fs.rename(e.getValue(), target)) {
-          throw Errors.output(o.out(), "cannot rename " + e.getValue() + " to " + target.getName());
-        }
-        written += fs.getFileStatus(target).getLen();
-      }
+      int files = PartFiles.list(out.fileSystem(), out.staging()).size();
+      long written = PartFiles.renameInOrder(out.fileSystem(), out.staging(), o.out());
       out.commit();
-      return new Result(o.out(), rows, parts.size(), written, (System.nanoTime() - t0) / 1e9);
+      return new Result(o.out(), rows, files, written, (System.nanoTime() - t0) / 1e9);
     }
   }
 

@@ -64,20 +64,7 @@ class OnnxReaderTest {
   }
 
   private static DynamicMessage external(String name, long[] dims, String location, long offset, long length) {
-    DynamicMessage.Builder b = DynamicMessage.newBuilder(OnnxSchema.TENSOR)
-        .setField(Onnx.field(OnnxSchema.TENSOR, "name"), name)
-        .setField(Onnx.field(OnnxSchema.TENSOR, "data_type"), OnnxSchema.FLOAT)
-        .setField(Onnx.field(OnnxSchema.TENSOR, "data_location"), 1);
-    for (long d : dims) {
-      b.addRepeatedField(Onnx.field(OnnxSchema.TENSOR, "dims"), d);
-    }
-    String[][] kv = {{"location", location}, {"offset", Long.toString(offset)}, {"length", Long.toString(length)}};
-    for (String[] e : kv) {
-      b.addRepeatedField(Onnx.field(OnnxSchema.TENSOR, "external_data"), DynamicMessage.newBuilder(OnnxSchema.ENTRY)
-          .setField(Onnx.field(OnnxSchema.ENTRY, "key"), e[0])
-          .setField(Onnx.field(OnnxSchema.ENTRY, "value"), e[1]).build());
-    }
-    return b.build();
+    return io.q16.testing.OnnxMlp.externalTensor(name, dims, location, offset, length);
   }
 
   private Path write(String file, DynamicMessage model) throws IOException {

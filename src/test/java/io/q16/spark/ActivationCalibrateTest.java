@@ -78,7 +78,7 @@ class ActivationCalibrateTest extends SparkTestBase {
    * i·(hi/bins), the last one hi; a value goes to the last edge at or below it (binary search), the
    * last bin closed.
    */
-  private static long[] referenceHistogram(float[] x, double hi, int bins) {
+  static long[] referenceHistogram(float[] x, double hi, int bins) {
     double[] edges = new double[bins + 1];
     for (int i = 0; i <= bins; i++) {
       edges[i] = i * (hi / bins);

@@ -110,6 +110,19 @@ class SerializationTest {
       OnnxCompare.ModelFiles files = new OnnxCompare.ModelFiles(List.of("file:/m/model.onnx"), List.of("model.onnx"));
       assertThat(roundTrip(s, new OnnxCompare.Generated(null, files, files, gen))).isNotNull();
       assertThat(roundTrip(s, new OnnxCompare.Rows(null, files, files, "file:/inputs"))).isNotNull();
+      // ONNX activations: the declared inputs and the batching spec (inside executor functions),
+      // and the rows of generate onnx-inputs.
+      io.q16.format.OnnxActivations.Input act = new io.q16.format.OnnxActivations.Input("input_ids",
+          io.q16.format.OnnxSchema.INT64, new long[] {-1, -1}, new String[] {"batch", "seq"});
+      assertThat(roundTrip(s, new io.q16.format.OnnxActivations.Input[] {act})[0]).isEqualTo(act);
+      OnnxInputs.Spec spec2 = roundTrip(s, new OnnxInputs.Spec(new io.q16.format.OnnxActivations.Input[] {act},
+          new int[] {OnnxInputs.LONG}, 4, "file:/d"));
+      assertThat(spec2.batcher().size()).isZero();
+      org.apache.spark.sql.Row g = roundTrip(s, new GenerateOnnxInputsJob.GenerateRows(
+          new io.q16.format.OnnxActivations.Input[] {act}, new long[][] {{1, 3}}, new boolean[] {true}, 7, 100))
+          .call(List.of(2L).iterator()).next();
+      assertThat(java.util.Arrays.stream((long[]) g.get(1)).boxed().toList()).hasSize(3).allMatch(v -> v >= 0 && v < 100);
+      assertThat((long[]) g.get(2)).containsExactly(1, 3);
     }
   }
 }
