@@ -51,7 +51,7 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Option(names = "--inputs", paramLabel = "PATH",
       description = "ONNX exports: a Parquet dataset of model inputs, one row per sample, one column per model input"
-          + " (its values as a flat array, row-major) and optionally <input>_shape (its shape).")
+          + " (its values as a flat array, row-major) and optionally <input>__shape (its shape; the format calibrate and generate onnx-inputs use).")
   String inputs;
 
   @Option(names = "--generate-inputs", paramLabel = "N", defaultValue = "0",

@@ -138,7 +138,7 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
 
   /**
    * Samples from a Parquet dataset: one row per sample, one column per model input holding its
-   * values as a flat array (row-major), and optionally {@code <input>_shape} with its shape;
+   * values as a flat array (row-major), and optionally {@code <input>__shape} with its shape (the format of {@link OnnxInputs});
    * without it the declared shape is used, its one symbolic dimension (if any) inferred from the
    * length.
    */
@@ -160,7 +160,7 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
           throw Errors.badFile(dataset, "has no values for model input '" + in.name() + "' (a column of that name)");
         }
         List<Object> values = row.getList(col);
-        int shapeCol = fieldIndex(row, in.name() + "_shape");
+        int shapeCol = fieldIndex(row, in.name() + OnnxInputs.SHAPE_SUFFIX);
         long[] shape = shapeCol >= 0 && !row.isNullAt(shapeCol) ? longs(row.getList(shapeCol)) : null;
         out.put(in.name(), new OrtModel.Tensor(shape(in, shape, values.size()), convert(in, values)));
       }
@@ -193,7 +193,7 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
         if (s[i] < 0) {
           if (unknown >= 0) {
             throw Errors.badFile(dataset, "input '" + in.name() + "' has several symbolic dimensions: add a column '"
-                + in.name() + "_shape'");
+                + in.name() + OnnxInputs.SHAPE_SUFFIX + "'");
           }
           unknown = i;
         } else {

@@ -134,7 +134,7 @@ class OnnxExportTest extends SparkTestBase {
     }
     org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
         .add("x", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.FloatType))
-        .add("x_shape", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.LongType));
+        .add("x__shape", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.LongType));
     Path data = tmp.resolve("inputs.parquet");
     spark().createDataFrame(rows, schema).repartition(2).write().parquet(data.toString());
     r = CliTestAccess.run("verify", e.toString(), "--inputs", data.toString());
