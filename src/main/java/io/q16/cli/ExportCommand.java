@@ -76,8 +76,14 @@ final class ExportCommand implements Callable<Integer> {
 
   @Option(names = "--keep-float", paramLabel = "GLOB",
       description = "ONNX exports: quantized weights whose name matches stay float32 (their nodes read float"
-          + " activations too); repeatable.")
+          + " activations too); repeatable. 'auto': the weights whose SQNR, as quantize measured it (manifest"
+          + " sqnrDb), is below --sqnr-budget stay float; q16-export.json names them with their SQNR.")
   List<String> keepFloat = new java.util.ArrayList<>();
+
+  @Option(names = "--sqnr-budget", paramLabel = "DB", defaultValue = "60",
+      description = "With --keep-float auto: the least SQNR in dB a weight may have and still be int16."
+          + " Default: ${DEFAULT-VALUE}.")
+  double sqnrBudget;
 
   @Option(names = "--keep-first-last",
       description = "ONNX exports: the weights of the first and last Conv/Gemm/MatMul of the main graph stay float32.")
@@ -94,7 +100,8 @@ final class ExportCommand implements Callable<Integer> {
     if (lower.equals("onnx-qdq") || lower.equals("onnx-fake-quant")) {
       OnnxExportJob.Result r = OnnxExportJob.run(Sessions.get("q16 export"), new OnnxExportJob.Options(dir, out,
           lower.equals("onnx-qdq"), activations, List.copyOf(keepFloat), keepFirstLast,
-          QuantizeCommand.mib("--external-data-mb", externalDataMb), QuantizeCommand.mib("--file-mb", fileMb)),
+          QuantizeCommand.mib("--external-data-mb", externalDataMb), QuantizeCommand.mib("--file-mb", fileMb),
+          sqnrBudget),
           System.err);
       long bytes = r.files().stream().mapToLong(FileChecksum::getBytes).sum();
       spec.commandLine().getOut().printf(Locale.ROOT, "q16 export: %s (%s) -> %s: opset %d -> %d, %d weights int16,"

@@ -51,8 +51,15 @@ public final class OnnxExportJob {
   public static final String MODEL_FILE = "model.onnx";
 
   /** What to export where. */
+  /**
+   * What to export. {@code keepFloat} may hold "auto": then the quantized weights whose SQNR,
+   * measured by quantize and recorded in the manifest, is below {@code sqnrBudgetDb} stay float.
+   */
   public record Options(String dir, String out, boolean qdq, String activations, List<String> keepFloat,
-      boolean keepFirstLast, long externalBytes, long fileBytes) {}
+      boolean keepFirstLast, long externalBytes, long fileBytes, double sqnrBudgetDb) {}
+
+  /** The --keep-float value that keeps weights by measured SQNR instead of by name. */
+  public static final String AUTO = "auto";
 
   /** What was written. */
   public record Result(String model, List<FileChecksum> files, long fromOpset, long toOpset, int quantized,
@@ -219,9 +226,17 @@ public final class OnnxExportJob {
    */
   private static Set<String> floatWeights(OnnxModel planned, Manifest m, Options o) {
     Set<String> keep = new java.util.TreeSet<>();
-    List<Pattern> globs = o.keepFloat().stream().map(Glob::compile).toList();
+    boolean auto = o.keepFloat().contains(AUTO);
+    List<Pattern> globs = o.keepFloat().stream().filter(g -> !g.equals(AUTO)).map(Glob::compile).toList();
     for (Manifest.TensorEntry t : m.tensors()) {
-      if (Manifest.TensorEntry.QUANTIZED.equals(t.status()) && globs.stream().anyMatch(p -> p.matcher(t.name()).matches())) {
+      if (!Manifest.TensorEntry.QUANTIZED.equals(t.status())) {
+        continue;
+      }
+      if (globs.stream().anyMatch(p -> p.matcher(t.name()).matches())) {
+        keep.add(t.name());
+      }
+      // Absent SQNR means the round trip was exact (or the manifest predates the measurement).
+      if (auto && t.sqnrDb() != null && t.sqnrDb() < o.sqnrBudgetDb()) {
         keep.add(t.name());
       }
     }
@@ -334,6 +349,17 @@ public final class OnnxExportJob {
     marker.put("converted", x.converted());
     marker.put("quantizedTensors", quantized);
     marker.put("keptFloat", List.copyOf(keep));
+    if (o.keepFloat().contains(AUTO)) {
+      // --keep-float auto: each weight kept float by the budget, with the SQNR quantize measured.
+      Map<String, Double> below = new java.util.TreeMap<>();
+      for (Manifest.TensorEntry t : m.tensors()) {
+        if (keep.contains(t.name()) && t.sqnrDb() != null && t.sqnrDb() < o.sqnrBudgetDb()) {
+          below.put(t.name(), t.sqnrDb());
+        }
+      }
+      marker.put("sqnrBudgetDb", o.sqnrBudgetDb());
+      marker.put("keptFloatBySqnr", below);
+    }
     marker.put("externalData", externalData);
     if (o.activations() != null) {
       marker.put("activations", Map.of("calibration", o.activations(), "entries", calibrated,

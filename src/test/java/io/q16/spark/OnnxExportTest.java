@@ -220,6 +220,44 @@ class OnnxExportTest extends SparkTestBase {
     }
   }
 
+  /**
+   * --keep-float auto: the weights whose SQNR quantize measured (manifest sqnrDb) is under the
+   * budget stay float, and q16-export.json names each with that SQNR; the others are int16.
+   */
+  @Test
+  void keepFloatAutoKeepsTheWeightsBelowTheSqnrBudget() throws IOException {
+    Path model = OnnxModels.write(tmp.resolve("cnn.onnx"), OnnxModels.cnn(17));
+    Path q = tmp.resolve("q");
+    // Per tensor, so that the weights' SQNRs spread out.
+    assertThat(CliTestAccess.q16("quantize", model.toString(), "--out", q.toString(), "--granularity", "tensor"))
+        .isZero();
+    Map<String, Manifest.TensorEntry> t = Outputs.manifest(q).tensorsByName();
+    List<String> weights = List.of("conv.weight", "fc1.weight", "fc2.weight");
+    List<Double> sqnr = weights.stream().map(w -> t.get(w).sqnrDb()).sorted().toList();
+    assertThat(sqnr.get(0)).isLessThan(sqnr.get(2));
+    double budget = (sqnr.get(0) + sqnr.get(2)) / 2;
+    Path e = tmp.resolve("auto");
+    assertThat(CliTestAccess.q16("export", q.toString(), "--to", "onnx-qdq", "--keep-float", "auto", "--sqnr-budget",
+        Double.toString(budget), "--out", e.toString())).isZero();
+    com.fasterxml.jackson.databind.JsonNode marker = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(e.resolve("q16-export.json").toFile());
+    Map<String, DynamicMessage> init = OnnxModels.initializers(OnnxModels.read(e.resolve("model.onnx")));
+    int kept = 0;
+    for (String w : weights) {
+      boolean below = t.get(w).sqnrDb() < budget;
+      kept += below ? 1 : 0;
+      assertThat(marker.at("/keptFloatBySqnr/" + w.replace("/", "~1")).isMissingNode()).as(w).isEqualTo(!below);
+      if (below) {
+        assertThat(marker.at("/keptFloatBySqnr/" + w).asDouble()).isEqualTo(t.get(w).sqnrDb());
+        assertThat(init).as(w).containsKey(w).doesNotContainKey(w + "_quantized");
+      } else {
+        assertThat(init).as(w).containsKey(w + "_quantized").doesNotContainKey(w);
+      }
+    }
+    assertThat(kept).isBetween(1, 2);
+    assertThat(marker.get("sqnrBudgetDb").asDouble()).isEqualTo(budget);
+  }
+
   /** Per group (DequantizeLinear's blocked form), asymmetric uint16, and per tensor: ONNX Runtime agrees too. */
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.ValueSource(strings = {
