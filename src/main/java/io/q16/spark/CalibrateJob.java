@@ -202,7 +202,7 @@ public final class CalibrateJob {
   private static Calibration runOnnxActivations(SparkSession spark, Options o, Methods methods, Configuration conf,
       PrintStream progress) throws IOException {
     try (OnnxActivationSource a = OnnxActivationSource.open(spark, o.model(), o.activations(), o.partitions(),
-        o.batch(), OrtModel.BROADCAST_LIMIT, progress)) {
+        o.batch(), ShippedOnnxModel.BROADCAST_LIMIT, progress)) {
       OnnxInputs in = a.inputs();
       progress.printf(Locale.ROOT, "[plan] %s: %s to calibrate%s; %d samples of %s in %s (%s); batches of up to %d;"
           + " model %s to executors; 3 passes, each running the model over every sample; method %s%n", o.model(),

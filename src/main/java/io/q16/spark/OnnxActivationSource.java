@@ -45,7 +45,7 @@ import scala.Tuple2;
  * The activations of an ONNX model as calibration values, computed by running the model in ONNX
  * Runtime on the executors over a dataset of model inputs ({@link OnnxInputs}).
  *
- * <p>Each task opens one ONNX Runtime session ({@link OrtModel}: the model with its activations,
+ * <p>Each task opens one ONNX Runtime session ({@link ShippedOnnxModel}: the model with its activations,
  * {@link OnnxActivations}, as extra graph outputs), runs it batch by batch over its rows and folds
  * every activation of the batch into that tensor's statistic at once, so no activation outlives its
  * batch; the session is closed when the task completes (or fails). The folds of a tensor are merged
@@ -67,13 +67,13 @@ final class OnnxActivationSource implements ValueSource, AutoCloseable {
   private final String model;
   private final OnnxActivations acts;
   private final OnnxInputs inputs;
-  private final OrtModel ort;
+  private final ShippedOnnxModel ort;
   private final int batch;
   private final int tasks;
   private final PrintStream progress;
   private final List<PassTime> passes = new ArrayList<>();
 
-  private OnnxActivationSource(SparkSession spark, String model, OnnxActivations acts, OnnxInputs inputs, OrtModel ort,
+  private OnnxActivationSource(SparkSession spark, String model, OnnxActivations acts, OnnxInputs inputs, ShippedOnnxModel ort,
       int batch, int tasks, PrintStream progress) {
     this.spark = spark;
     this.model = model;
@@ -91,7 +91,7 @@ final class OnnxActivationSource implements ValueSource, AutoCloseable {
    *
    * @param partitions tasks per pass (0: two per core); a dataset with fewer splits is spread
    * @param batch samples per {@code session.run} at most
-   * @param broadcastLimit model files up to this size are broadcast ({@link OrtModel#BROADCAST_LIMIT})
+   * @param broadcastLimit model files up to this size are broadcast ({@link ShippedOnnxModel#BROADCAST_LIMIT})
    */
   static OnnxActivationSource open(SparkSession spark, String model, String inputsPath, int partitions, int batch,
       long broadcastLimit, PrintStream progress) throws IOException {
@@ -108,7 +108,7 @@ final class OnnxActivationSource implements ValueSource, AutoCloseable {
     }
     OnnxInputs in = OnnxInputs.open(spark, inputsPath, acts.path(), acts.inputs(), partitions);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    OrtModel ort = OrtModel.of(jsc, acts.path(), m, acts.exposeSuffix(acts.outputTaps()), broadcastLimit, conf);
+    ShippedOnnxModel ort = ShippedOnnxModel.of(jsc, acts.path(), m, acts.exposeSuffix(acts.outputTaps()), broadcastLimit, conf);
     int tasks = partitions > 0 ? partitions : 2 * jsc.defaultParallelism();
     return new OnnxActivationSource(spark, model, acts, in, ort, batch, tasks, progress);
   }
@@ -126,7 +126,7 @@ final class OnnxActivationSource implements ValueSource, AutoCloseable {
     return inputs;
   }
 
-  OrtModel model() {
+  ShippedOnnxModel model() {
     return ort;
   }
 
@@ -261,7 +261,7 @@ final class OnnxActivationSource implements ValueSource, AutoCloseable {
    */
   static final class ModelFold<F extends Fold<F>> implements PairFlatMapFunction<Iterator<InternalRow>, Integer, F> {
     private static final long serialVersionUID = 1L;
-    private final OrtModel model;
+    private final ShippedOnnxModel model;
     private final OnnxInputs.Spec spec;
     private final String[] outputs;
     private final int[] outputIds;
@@ -270,7 +270,7 @@ final class OnnxActivationSource implements ValueSource, AutoCloseable {
     private final Broadcast<? extends FoldFactory<F>> factory;
     private final Clocks clocks;
 
-    ModelFold(OrtModel model, OnnxInputs.Spec spec, String[] outputs, int[] outputIds, int[] inputTaps,
+    ModelFold(ShippedOnnxModel model, OnnxInputs.Spec spec, String[] outputs, int[] outputIds, int[] inputTaps,
         int tensors, Broadcast<? extends FoldFactory<F>> factory, Clocks clocks) {
       this.model = model;
       this.spec = spec;

@@ -163,7 +163,7 @@ class OnnxCalibrateTest extends SparkTestBase {
     int[] bins = new int[t0];
     Arrays.fill(bins, 2048);
     try (OnnxActivationSource source = OnnxActivationSource.open(spark(), model.toString(), in.toString(), 3, 1,
-        OrtModel.BROADCAST_LIMIT, System.err)) {
+        ShippedOnnxModel.BROADCAST_LIMIT, System.err)) {
       assertThat(source.names()).isEqualTo(OnnxMlp.ACTIVATIONS);
       assertThat(source.activations().graphInputTaps()).containsExactly("x");
       RangeStats[] ranges = source.ranges(NanPolicy.ERROR);
@@ -236,7 +236,7 @@ class OnnxCalibrateTest extends SparkTestBase {
     Calibration spread = calibrate(model, single, "spread", "--method", "auto", "--partitions", "5");
     assertThat(spread.tensors()).isEqualTo(one.tensors());
     try (OnnxActivationSource s = OnnxActivationSource.open(spark(), model.toString(), single.toString(), 5, 1,
-        OrtModel.BROADCAST_LIMIT, System.err)) {
+        ShippedOnnxModel.BROADCAST_LIMIT, System.err)) {
       s.ranges(NanPolicy.ERROR);
       assertThat(s.inputs().rows(5).getNumPartitions()).isEqualTo(5);
       assertThat(s.passes().get(0).sessions()).isEqualTo(5);
@@ -249,7 +249,7 @@ class OnnxCalibrateTest extends SparkTestBase {
     assertThat(ext.tensors()).isEqualTo(one.tensors());
 
     // The model read by each task rather than broadcast, inline and with external data.
-    RangeStats[] broadcast = ranges(model, in, OrtModel.BROADCAST_LIMIT, true);
+    RangeStats[] broadcast = ranges(model, in, ShippedOnnxModel.BROADCAST_LIMIT, true);
     assertThat(ranges(model, in, 0, false)).usingRecursiveFieldByFieldElementComparator().containsExactly(broadcast);
     assertThat(ranges(external, in, 0, false)).usingRecursiveFieldByFieldElementComparator()
         .containsExactly(broadcast);
@@ -263,10 +263,10 @@ class OnnxCalibrateTest extends SparkTestBase {
     spark().sparkContext().hadoopConfiguration().set("fs." + io.q16.testing.OtherSchemeFs.SCHEME + ".impl",
         io.q16.testing.OtherSchemeFs.class.getName());
     String elsewhere = io.q16.testing.OtherSchemeFs.SCHEME + ":" + external.toAbsolutePath();
-    RangeStats[] expected = ranges(inline.toString(), in, OrtModel.BROADCAST_LIMIT, true);
+    RangeStats[] expected = ranges(inline.toString(), in, ShippedOnnxModel.BROADCAST_LIMIT, true);
     // Twice: the second run finds this JVM's copy.
     for (int run = 0; run < 2; run++) {
-      assertThat(ranges(elsewhere, in, OrtModel.BROADCAST_LIMIT, true)).usingRecursiveFieldByFieldElementComparator()
+      assertThat(ranges(elsewhere, in, ShippedOnnxModel.BROADCAST_LIMIT, true)).usingRecursiveFieldByFieldElementComparator()
           .containsExactly(expected);
       assertThat(ranges(elsewhere, in, 0, false)).usingRecursiveFieldByFieldElementComparator()
           .containsExactly(expected);

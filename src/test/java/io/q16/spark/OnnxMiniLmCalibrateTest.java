@@ -61,7 +61,7 @@ class OnnxMiniLmCalibrateTest extends SparkTestBase {
     TensorHistograms[] hists;
     List<String> names;
     try (OnnxActivationSource source = OnnxActivationSource.open(spark(), model.toString(), inputs.toString(), 2, 1,
-        OrtModel.BROADCAST_LIMIT, System.err)) {
+        ShippedOnnxModel.BROADCAST_LIMIT, System.err)) {
       names = source.names();
       ranges = source.ranges(NanPolicy.ERROR);
       float[] absmax = new float[names.size()];

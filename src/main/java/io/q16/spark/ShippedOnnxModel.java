@@ -47,7 +47,7 @@ import org.apache.spark.broadcast.Broadcast;
  *
  * A class, not a record: it reaches executors inside executor functions.
  */
-final class OrtModel implements Serializable {
+final class ShippedOnnxModel implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final String EXTERNAL_FOLDER = "session.model_external_initializers_file_folder_path";
 
@@ -63,7 +63,7 @@ final class OrtModel implements Serializable {
   private final String[] external;
   private final long[] externalSizes;
 
-  private OrtModel(String path, long size, Broadcast<byte[]> bytes, Broadcast<HadoopConf> conf, byte[] suffix,
+  private ShippedOnnxModel(String path, long size, Broadcast<byte[]> bytes, Broadcast<HadoopConf> conf, byte[] suffix,
       String localFolder, String[] external, long[] externalSizes) {
     this.path = path;
     this.size = size;
@@ -80,7 +80,7 @@ final class OrtModel implements Serializable {
    * @param model the model as planned (its external data files)
    * @param suffix bytes appended to the model file (may be empty)
    */
-  static OrtModel of(JavaSparkContext jsc, String path, OnnxModel model, byte[] suffix, long broadcastLimit,
+  static ShippedOnnxModel of(JavaSparkContext jsc, String path, OnnxModel model, byte[] suffix, long broadcastLimit,
       Configuration conf) throws IOException {
     FileStatus status = HadoopFs.statusOrNull(path, conf);
     if (status == null) {
@@ -115,7 +115,7 @@ final class OrtModel implements Serializable {
     for (int i = 0; i < externalSizes.length; i++) {
       externalSizes[i] = sizes.get(i);
     }
-    return new OrtModel(status.getPath().toString(), status.getLen(), bytes, jsc.broadcast(new HadoopConf(conf)),
+    return new ShippedOnnxModel(status.getPath().toString(), status.getLen(), bytes, jsc.broadcast(new HadoopConf(conf)),
         suffix, local, external.toArray(new String[0]), externalSizes);
   }
 
