@@ -8,10 +8,12 @@
 #   - killing one executor's JVM (kill -9) in the middle of a second quantize (a 256 MiB generated
 #     model) does not fail the job: Spark retries the lost tasks on a new executor, and the
 #     output is byte-identical to a local-mode run's, like the first one's;
+#   - a 1280 MiB model, more than the 2 x 512 MiB executors hold, converts and verifies (the peak
+#     executor heap from Spark's event log is printed);
 #   - the shards are byte-identical to a local-mode run's, and so is the manifest's list of tensors
 #     and shards (quantize canonicalizes each shard's Parquet footer, whose encoding lists
 #     parquet-mr writes in a HashSet order that varies between JVMs),
-# then stops everything (also on failure). Exit 0 only if all holds. About 2 minutes.
+# then stops everything (also on failure). Exit 0 only if all holds. About 3-4 minutes.
 set -euo pipefail
 Q16_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$Q16_HOME"
@@ -91,4 +93,22 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 sys.exit(0 if a["tensors"] == b["tensors"] and a["shards"] == b["shards"] else 1)
 PY
 rm -f "$big"
+
+# Larger than the executors' memory: 1280 MiB of tensors (two of 640 MiB, each larger than one
+# executor's heap) on 2 executors of 512 MiB converts and verifies; executor memory is O(chunk).
+huge="$work/huge.safetensors"
+jobs/q16 generate "$huge" --size-mb 1280 --tensor-mb 640 --seed 5 > /dev/null 2>&1 || fail "generate 1280 MiB"
+events="$work/events"
+mkdir -p "$events"
+metrics=(--conf spark.eventLog.enabled=true --conf "spark.eventLog.dir=file://$events"
+  --conf spark.eventLog.logStageExecutorMetrics=true)
+jobs/q16 quantize "$huge" --out "$work/huge" "${submit[@]}" "${metrics[@]}" > "$work/huge.log" 2>&1 \
+  || { tail -20 "$work/huge.log"; fail "quantize of a model larger than the executors' memory"; }
+jobs/q16 verify "$work/huge" "${submit[@]}" "${metrics[@]}" >> "$work/huge.log" 2>&1 \
+  || { tail -20 "$work/huge.log"; fail "verify of a model larger than the executors' memory"; }
+grep -q "PASSED" "$work/huge.log" || fail "verify of the 1280 MiB model did not pass"
+peak="$(deploy/executor-peak-heap.py "$events")"
+(( peak > 0 && peak < 512 )) || fail "implausible peak executor heap: $peak MiB"
+echo "cluster-test: 1280 MiB model on 2 x 512 MiB executors converted and verified; peak executor heap $peak MiB"
+rm -rf "$huge" "$work/huge"
 echo "cluster-test: PASSED (quantize + verify on 2 workers; a killed executor changed nothing; shards and manifest identical to local mode)"

@@ -76,7 +76,8 @@ public record Manifest(
    * the shards holding its rows, and the round-trip error measured while quantizing: {@code mse}
    * of x - x̂ over the finite values and {@code sqnrDb} (absent when there is no error or no
    * signal; both absent in manifests written before they existed; both may differ in the last
-   * digits between chunk sizes). For skipped tensors: why.
+   * digits between chunk sizes); {@code threshold}, the calibrated T its range was clipped at
+   * (absent with min/max). For skipped tensors: why.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonPropertyOrder({"name", "dtype", "shape", "status", "reason"})
@@ -112,7 +113,8 @@ public record Manifest(
       List<Integer> shards,
       Codec codec,
       Double sqnrDb,
-      Double mse) {
+      Double mse,
+      Float threshold) {
 
     public static final String QUANTIZED = "quantized";
 

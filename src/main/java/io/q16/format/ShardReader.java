@@ -33,9 +33,18 @@ public final class ShardReader implements Iterator<ShardReader.Row>, Closeable {
 
   /** Rows of {@code tensor} from {@code shardFiles}, which must be in shard order. */
   public ShardReader(String tensor, List<String> shardFiles, Configuration conf) {
+    this(tensor, shardFiles, conf, 0);
+  }
+
+  /**
+   * Rows of {@code tensor} from chunk {@code firstChunk} on: the rest of a tensor whose earlier
+   * chunks are in earlier shards (row groups before it are skipped by their statistics).
+   */
+  public ShardReader(String tensor, List<String> shardFiles, Configuration conf, int firstChunk) {
     this.tensor = tensor;
     this.conf = conf;
     this.files = shardFiles.iterator();
+    this.expectedChunk = firstChunk;
   }
 
   @Override
@@ -49,7 +58,9 @@ public final class ShardReader implements Iterator<ShardReader.Row>, Closeable {
           file = files.next();
           reader = ParquetReader.builder(new GroupReadSupport(), new Path(file))
               .withConf(conf)
-              .withFilter(FilterCompat.get(FilterApi.eq(FilterApi.binaryColumn("tensor"), Binary.fromString(tensor))))
+              .withFilter(FilterCompat.get(FilterApi.and(
+                  FilterApi.eq(FilterApi.binaryColumn("tensor"), Binary.fromString(tensor)),
+                  FilterApi.gtEq(FilterApi.intColumn("chunk"), expectedChunk))))
               .build();
         }
         Group g = reader.read();

@@ -160,6 +160,20 @@ public final class RoundTripStats implements Serializable {
     return true;
   }
 
+  /**
+   * Statistics as a previous run merged them (its report's histogram, count and exact sums), to be
+   * merged into nothing else: {@code quantize --incremental} reports a reused tensor with them.
+   */
+  public static RoundTripStats of(float hi, long[] bins, long count, double sumX2, double sumE2, double maxAbsErr) {
+    RoundTripStats s = new RoundTripStats(hi, bins.length);
+    System.arraycopy(bins, 0, s.bins, 0, bins.length);
+    s.count = count;
+    s.sumX2 = sumX2;
+    s.sumE2 = sumE2;
+    s.maxAbsErr = maxAbsErr;
+    return s;
+  }
+
   /** Adds everything {@code o} measured; both must have the same histogram bins. */
   public RoundTripStats merge(RoundTripStats o) {
     if (Float.compare(o.hi, hi) != 0 || o.bins.length != bins.length) {

@@ -32,6 +32,8 @@ public final class QuantizeReport {
    * @param sqnrDb 10·log10(Σx² / Σ(x - x̂)²) over the finite values; null when there is no error
    *     (mse 0) or no signal
    * @param histogram |x| counts over [0, max |x|], equal-width bins (finite values only)
+   * @param sumX2 Σx² over the finite values, and {@code sumE2} Σ(x - x̂)², exactly as summed (an
+   *     incremental quantize reuses them for tensors it does not read again; absent in older reports)
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Tensor(
@@ -53,7 +55,9 @@ public final class QuantizeReport {
       Double sqnrDb,
       double mse,
       double maxAbsErr,
-      Histogram histogram) {}
+      Histogram histogram,
+      Double sumX2,
+      Double sumE2) {}
 
   /** Counts of |x| in {@code counts.length} equal bins over [0, hi]. */
   public record Histogram(float hi, long[] counts) {}

@@ -21,6 +21,8 @@ public class ChunkTask implements Serializable {
   private String file;
   private long byteOffset;
   private String dtype;
+  /** quantize --incremental: the previous shard holding this chunk's row, to copy instead of reading the source. */
+  private String previousShard;
 
   public ChunkTask() {}
 
@@ -110,5 +112,13 @@ public class ChunkTask implements Serializable {
 
   public void setDtype(String dtype) {
     this.dtype = dtype;
+  }
+
+  public String getPreviousShard() {
+    return previousShard;
+  }
+
+  public void setPreviousShard(String previousShard) {
+    this.previousShard = previousShard;
   }
 }

@@ -1,13 +1,16 @@
 package io.q16.spark;
 
-import io.q16.quant.Codes;
+import io.q16.format.ShardReader;
 import io.q16.quant.ChunkQuantizer;
+import io.q16.quant.Codes;
 import io.q16.quant.QuantParams;
 import io.q16.quant.RoundTripStats;
 import io.q16.quant.TensorSpec;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.List;
 import java.util.zip.CRC32C;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
@@ -16,7 +19,8 @@ import org.apache.spark.util.CollectionAccumulator;
 
 /**
  * Executor side of the quantize pass: one task per shard, reading its chunks one at a time and
- * emitting one row of int16 codes per chunk into Spark's Parquet writer. Rows are produced
+ * emitting one row of int16 codes per chunk into Spark's Parquet writer (or, for a tensor an
+ * incremental run reuses, the chunk's row of the previous output). Rows are produced
  * lazily, so a task holds one chunk at a time (plus what the writer buffers for a row group).
  */
 final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
@@ -84,9 +88,16 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
         return chunks.hasNext();
       }
 
+      /** The previous shard's rows being copied (quantize --incremental), and whose they are. */
+      private ShardReader previous;
+      private String previousKey;
+
       @Override
       public Row next() {
         ChunkTask task = chunks.next();
+        if (task.getPreviousShard() != null) {
+          return reused(task);
+        }
         injectFailure(task);
         int n = task.getCount();
         float[] x = source.readFloats(task);
@@ -123,6 +134,53 @@ final class QuantizeFunction implements MapPartitionsFunction<ShardTask, Row> {
         return RowFactory.create(
             task.getTensor(), task.getChunk(), task.getElemOffset(), n, out, scales, zeroPoints);
       }
+
+      /**
+       * An unchanged tensor's chunk: its row of the previous output, copied as it is (the same
+       * codes and parameters a new quantization would give), with no read of the source. Its codes'
+       * CRC goes to the driver, which checks it against the previous manifest's.
+       */
+      private Row reused(ChunkTask task) {
+        String file = task.getPreviousShard();
+        String key = task.getTensor() + "\0" + file;
+        try {
+          if (!key.equals(previousKey)) {
+            if (previous != null) {
+              previous.close();
+            }
+            previous = new ShardReader(task.getTensor(), List.of(file), conf.value().get(), task.getChunk());
+            previousKey = key;
+            TaskContext ctx = TaskContext.get();
+            ShardReader opened = previous;
+            if (ctx != null) {
+              ctx.addTaskCompletionListener((TaskContext c) -> closeQuietly(opened));
+            }
+          }
+          ShardReader.Row r = previous.hasNext() ? previous.next() : null;
+          if (r == null || r.chunk() != task.getChunk() || r.offset() != task.getElemOffset()
+              || r.count() != task.getCount() || r.codes().length != 2 * task.getCount()) {
+            throw io.q16.Errors.badFile(file, "tensor '" + task.getTensor() + "': previous shard has no row for chunk "
+                + task.getChunk() + " (" + task.getCount() + " values at " + task.getElemOffset()
+                + "): it is not what its manifest says; re-run without --incremental");
+          }
+          crc.reset();
+          crc.update(r.codes());
+          outcomes.add(new ChunkOutcome(task.getId(), 0, (int) crc.getValue(), null, Float.NaN, Float.NaN));
+          return RowFactory.create(task.getTensor(), task.getChunk(), task.getElemOffset(), task.getCount(), r.codes(),
+              r.scales(), r.zeroPoints());
+        } catch (java.io.IOException e) {
+          throw io.q16.Errors.badFile(file, "cannot read the previous rows of tensor '" + task.getTensor() + "': "
+              + e.getMessage(), e);
+        }
+      }
     };
+  }
+
+  private static void closeQuietly(ShardReader r) {
+    try {
+      r.close();
+    } catch (java.io.IOException ignored) {
+      // A reader of the previous output: nothing is lost if its close fails.
+    }
   }
 }

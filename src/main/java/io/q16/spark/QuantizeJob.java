@@ -78,10 +78,40 @@ public final class QuantizeJob {
       int partitions,
       String compression,
       List<String> include,
-      boolean autoGranularity) {}
+      boolean autoGranularity,
+      String previous,
+      boolean previousRequired) {
+
+    /** Not incremental. */
+    public Options(String model, String out, Scheme scheme, Granularity granularity, boolean unsigned,
+        Overflow overflow, int exponentBits, List<String> keepFloat, String calibration, NanPolicy nanPolicy,
+        long chunkBytes, long shardBytes, int partitions, String compression, List<String> include,
+        boolean autoGranularity) {
+      this(model, out, scheme, granularity, unsigned, overflow, exponentBits, keepFloat, calibration, nanPolicy,
+          chunkBytes, shardBytes, partitions, compression, include, autoGranularity, null, false);
+    }
+
+    /**
+     * These options, incremental: reuse what {@code previousDir} holds of unchanged tensors. When
+     * {@code required} is false a missing previous output means a full run (a schedule's first).
+     */
+    public Options incremental(String previousDir, boolean required) {
+      return new Options(model, out, scheme, granularity, unsigned, overflow, exponentBits, keepFloat, calibration,
+          nanPolicy, chunkBytes, shardBytes, partitions, compression, include, autoGranularity, previousDir, required);
+    }
+  }
+
+  /**
+   * What an incremental run took from the previous output: tensors reused, the others with why they
+   * were quantized again (manifest order), shards copied whole and written, rows copied into
+   * written shards, and chunks read from the source by the quantize pass.
+   */
+  public record Reuse(String previous, int tensorsReused, Map<String, String> requantized, int shardsCopied,
+      int shardsWritten, int rowsReused, int chunksQuantized) {}
 
   /** The committed manifest and where the time went. */
-  public record Result(Manifest manifest, double planSeconds, double statsSeconds, double quantizeSeconds, double commitSeconds) {
+  public record Result(Manifest manifest, double planSeconds, double statsSeconds, double quantizeSeconds, double commitSeconds,
+      Reuse reuse) {
     public double totalSeconds() {
       return planSeconds + statsSeconds + quantizeSeconds + commitSeconds;
     }
@@ -192,19 +222,54 @@ public final class QuantizeJob {
           specs[t].withParams(scales, zps);
         }
       }
+      Float[] calibrated = new Float[params.length];
+      for (int t = 0; t < params.length && calibration != null; t++) {
+        calibrated[t] = threshold[t];
+      }
+      Incremental previous = options.previous() == null ? null
+          : Incremental.load(options.previous(), conf, options.previousRequired(), VERSION, config(), progress);
+      boolean[] reused = new boolean[params.length];
+      Map<String, String> requantized = new java.util.LinkedHashMap<>();
+      if (previous != null) {
+        int[] chunks = chunkCounts(plan);
+        for (int t = 0; t < params.length; t++) {
+          Manifest.TensorEntry draft = quantizedEntry(plan.tensors().get(t), stats[t], params[t], specs[t],
+              calibrated[t], 0, null, chunks[t], null, null, null);
+          Incremental.Reason why = previous.compare(draft);
+          reused[t] = why == null;
+          if (why != null) {
+            requantized.put(plan.tensors().get(t).name(), why.text);
+          }
+        }
+        progress.printf("[incremental] %s: %d of %d tensors unchanged; quantizing %d%s%n", previous.dir(),
+            params.length - requantized.size(), params.length, requantized.size(), describe(requantized));
+      }
+      int[] copyOf = new int[plan.shardCount()];
+      java.util.Arrays.fill(copyOf, -1);
+      List<List<Integer>> chunksOf = chunksByShard(plan);
+      for (int s = 0; s < copyOf.length && previous != null; s++) {
+        copyOf[s] = previous.copyOf(plan, chunksOf.get(s), reused, options.compression());
+      }
       long t2 = System.nanoTime();
-      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, specs, params, absmax, out);
+      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, specs, params, absmax, out, previous, reused, copyOf);
       long t3 = System.nanoTime();
-      List<Manifest.Shard> shards = commitShards(plan, out, hadoopConf);
-      Measured measured = Measured.of(plan, outcomes, absmax);
-      Manifest manifest = manifest(model, plan, specs, stats, params, outcomes, shards, measured);
+      List<Manifest.Shard> shards = commitShards(plan, out, hadoopConf, previous, copyOf);
+      Measured measured = Measured.of(plan, outcomes, absmax, reused, previous);
+      Manifest manifest = manifest(model, plan, specs, stats, params, calibrated, outcomes, shards, measured, previous,
+          reused);
+      Reuse reuse = previous == null ? null : reuse(plan, previous, reused, requantized, copyOf, chunksOf);
+      if (reuse != null) {
+        progress.printf("[incremental] %d shards copied, %d written (%d rows copied from %s, %d chunks quantized"
+            + " from the source)%n", reuse.shardsCopied(), reuse.shardsWritten(), reuse.rowsReused(), previous.dir(),
+            reuse.chunksQuantized());
+      }
       QuantizeReport.Report report = report(manifest, plan, threshold, measured);
       out.writeAtomically(REPORT_DIR + "/index.html", QuantizeReport.html(report));
       out.writeAtomically(REPORT_DIR + "/report.json", QuantizeReport.json(report));
       out.writeAtomically(Manifest.FILE_NAME, manifest.toJson());
       out.commit();
       long t4 = System.nanoTime();
-      return new Result(manifest, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
+      return new Result(manifest, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9, reuse);
     }
   }
 
@@ -295,31 +360,44 @@ public final class QuantizeJob {
 
 
 
-  private ChunkOutcome[] quantizePass(
-      Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params, float[] absmax, OutputDir out) {
+  /**
+   * Writes the shards not copied whole ({@code copyOf[s] < 0}) through Spark's writer, one task
+   * each, partition i holding the i-th of them; chunks of reused tensors are rows copied from the
+   * previous output, the others are read and quantized. Outcomes by chunk id; null for the chunks
+   * of copied shards.
+   */
+  private ChunkOutcome[] quantizePass(Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params,
+      float[] absmax, OutputDir out, Incremental previous, boolean[] reused, int[] copyOf) {
     ChunkOutcome[] byId = new ChunkOutcome[plan.chunks().size()];
-    if (plan.shardCount() == 0) {
-      return byId;
-    }
     List<List<ChunkTask>> perShard = new ArrayList<>();
     for (int s = 0; s < plan.shardCount(); s++) {
       perShard.add(new ArrayList<>());
     }
     for (int i = 0; i < plan.chunks().size(); i++) {
-      perShard.get(plan.chunks().get(i).shard()).add(ChunkTask.of(plan, i));
+      Chunk c = plan.chunks().get(i);
+      ChunkTask task = ChunkTask.of(plan, i);
+      if (reused[c.tensor()]) {
+        task.setPreviousShard(previous.location(task.getTensor(), c.index()).path());
+      }
+      perShard.get(c.shard()).add(task);
     }
     List<ShardTask> shards = new ArrayList<>();
     for (int s = 0; s < perShard.size(); s++) {
-      shards.add(new ShardTask(s, perShard.get(s)));
+      if (copyOf[s] < 0) {
+        shards.add(new ShardTask(s, perShard.get(s)));
+      }
+    }
+    if (shards.isEmpty()) {
+      return byId;
     }
     CollectionAccumulator<ChunkOutcome> acc = spark.sparkContext().collectionAccumulator("q16 chunk outcomes");
     Broadcast<QuantParams[]> bparams = jsc.broadcast(params);
     // Rounded up to whole MiB: Parquet passes the row group size to HDFS as the file's block size,
     // which must be a multiple of dfs.bytes-per-checksum (512) (found by HdfsTest).
     long rowGroupBytes = roundUpToMib(Math.max(1L << 20, 4 * 2 * (plan.chunkBytes() / 2)));
-    int[][] slices = new int[plan.shardCount()][];
-    for (int s = 0; s < slices.length; s++) {
-      slices[s] = perShard.get(s).stream().mapToInt(ChunkTask::getId).toArray();
+    int[][] slices = new int[shards.size()][];
+    for (int i = 0; i < slices.length; i++) {
+      slices[i] = shards.get(i).getChunks().stream().mapToInt(ChunkTask::getId).toArray();
     }
     try (Progress p = Progress.of(spark.sparkContext(), "quantize", plan, slices, progress)) {
       // One partition per shard: parallelize slices n elements into n partitions of one.
@@ -346,50 +424,146 @@ public final class QuantizeJob {
     for (ChunkOutcome o : acc.value()) {
       byId[o.id()] = o; // a retried task reports the same outcome again: same id, same values
     }
-    for (int i = 0; i < byId.length; i++) {
-      if (byId[i] == null) {
-        throw new IllegalStateException("chunk " + i + " reported no outcome");
+    for (ShardTask shard : shards) {
+      for (ChunkTask c : shard.getChunks()) {
+        if (byId[c.getId()] == null) {
+          throw new IllegalStateException("chunk " + c.getId() + " reported no outcome");
+        }
       }
     }
     return byId;
   }
 
-  /** Gives Spark's part files their plan names and checksums them on executors. */
-  private List<Manifest.Shard> commitShards(Plan plan, OutputDir out, Broadcast<HadoopConf> conf)
-      throws IOException {
+  /**
+   * Gives Spark's part files their plan names and checksums them on executors; copies the shards
+   * an incremental run reuses whole, checking each against the previous manifest's checksum.
+   */
+  private List<Manifest.Shard> commitShards(Plan plan, OutputDir out, Broadcast<HadoopConf> conf,
+      Incremental previous, int[] copyOf) throws IOException {
     if (plan.shardCount() == 0) {
       return List.of();
     }
     FileSystem fs = out.fileSystem();
     Path dir = new Path(out.staging(), SHARDS_DIR);
-    Map<Integer, Path> parts = PartFiles.list(fs, dir);
-    if (parts.size() != plan.shardCount()) {
-      throw new IllegalStateException(
-          "expected " + plan.shardCount() + " part files in " + dir + ", found " + parts.size());
-    }
-    List<String> names = new ArrayList<>();
-    for (Map.Entry<Integer, Path> e : parts.entrySet()) {
-      String name = shardName(e.getKey(), plan.shardCount());
-      if (!fs.rename(e.getValue(), new Path(dir, name))) {
-        throw Errors.output(options.out(), "cannot rename " + e.getValue() + " to " + name);
+    List<Integer> written = new ArrayList<>();
+    List<ShardCopy> copies = new ArrayList<>();
+    for (int s = 0; s < copyOf.length; s++) {
+      if (copyOf[s] < 0) {
+        written.add(s);
+      } else {
+        copies.add(new ShardCopy(new Path(previous.dir(), previous.manifest().shards().get(copyOf[s]).path()).toString(),
+            new Path(dir, shardName(s, plan.shardCount())).toString()));
       }
-      names.add(SHARDS_DIR + "/" + name);
     }
-    List<String> full = names.stream().map(n -> new Path(out.staging(), n).toString()).toList();
-    List<FileChecksum> sums =
-        spark.createDataset(jsc.parallelize(full, full.size()).rdd(), Encoders.STRING())
-            .map(new FileChecksumFunction(conf, true), FileChecksum.ENCODER)
-            .collectAsList();
+    String[] names = new String[plan.shardCount()];
+    FileChecksum[] sums = new FileChecksum[plan.shardCount()];
+    if (written.isEmpty()) {
+      fs.mkdirs(dir);
+    } else {
+      Map<Integer, Path> parts = PartFiles.list(fs, dir);
+      if (parts.size() != written.size()) {
+        throw new IllegalStateException("expected " + written.size() + " part files in " + dir + ", found " + parts.size());
+      }
+      List<String> full = new ArrayList<>();
+      for (Map.Entry<Integer, Path> e : parts.entrySet()) {
+        int s = written.get(e.getKey());
+        String name = shardName(s, plan.shardCount());
+        if (!fs.rename(e.getValue(), new Path(dir, name))) {
+          throw Errors.output(options.out(), "cannot rename " + e.getValue() + " to " + name);
+        }
+        full.add(new Path(dir, name).toString());
+      }
+      List<FileChecksum> checked =
+          spark.createDataset(jsc.parallelize(full, full.size()).rdd(), Encoders.STRING())
+              .map(new FileChecksumFunction(conf, true), FileChecksum.ENCODER)
+              .collectAsList();
+      for (int i = 0; i < checked.size(); i++) {
+        sums[written.get(i)] = checked.get(i);
+      }
+    }
+    if (!copies.isEmpty()) {
+      List<FileChecksum> copied = jsc.parallelize(copies, copies.size()).map(new ShardCopy.Copier(conf)).collect();
+      int i = 0;
+      for (int s = 0; s < copyOf.length; s++) {
+        if (copyOf[s] < 0) {
+          continue;
+        }
+        Manifest.Shard was = previous.manifest().shards().get(copyOf[s]);
+        FileChecksum sum = copied.get(i++);
+        if (sum.getBytes() != was.bytes() || !Crc32c.hex(sum.getCrc32c()).equals(was.crc32c())) {
+          throw Errors.badFile(new Path(previous.dir(), was.path()).toString(), "previous shard has " + sum.getBytes()
+              + " bytes with CRC-32C " + Crc32c.hex(sum.getCrc32c()) + " where its manifest records " + was.bytes()
+              + " bytes with " + was.crc32c() + ": the previous output was modified; re-run without --incremental");
+        }
+        sums[s] = sum;
+      }
+    }
     long[] rows = new long[plan.shardCount()];
     for (Chunk c : plan.chunks()) {
       rows[c.shard()]++;
     }
     List<Manifest.Shard> shards = new ArrayList<>();
-    for (int s = 0; s < names.size(); s++) {
-      FileChecksum sum = sums.get(s);
-      shards.add(new Manifest.Shard(names.get(s), sum.getBytes(), Crc32c.hex(sum.getCrc32c()), rows[s]));
+    for (int s = 0; s < names.length; s++) {
+      shards.add(new Manifest.Shard(SHARDS_DIR + "/" + shardName(s, plan.shardCount()), sums[s].getBytes(),
+          Crc32c.hex(sums[s].getCrc32c()), rows[s]));
     }
     return shards;
+  }
+
+  /** Chunk ids per shard, in shard order. */
+  private static List<List<Integer>> chunksByShard(Plan plan) {
+    List<List<Integer>> out = new ArrayList<>();
+    for (int s = 0; s < plan.shardCount(); s++) {
+      out.add(new ArrayList<>());
+    }
+    for (int i = 0; i < plan.chunks().size(); i++) {
+      out.get(plan.chunks().get(i).shard()).add(i);
+    }
+    return out;
+  }
+
+  private static int[] chunkCounts(Plan plan) {
+    int[] n = new int[plan.tensors().size()];
+    for (Chunk c : plan.chunks()) {
+      n[c.tensor()]++;
+    }
+    return n;
+  }
+
+  /** ": 'a' (source changed), 'b' (new), ..." for the first few. */
+  private static String describe(Map<String, String> requantized) {
+    StringBuilder b = new StringBuilder();
+    int shown = 0;
+    for (Map.Entry<String, String> e : requantized.entrySet()) {
+      if (shown == 5) {
+        b.append(", ...");
+        break;
+      }
+      b.append(shown++ == 0 ? ": " : ", ").append('\'').append(e.getKey()).append("' (").append(e.getValue()).append(')');
+    }
+    return b.toString();
+  }
+
+  private static Reuse reuse(Plan plan, Incremental previous, boolean[] reused, Map<String, String> requantized,
+      int[] copyOf, List<List<Integer>> chunksOf) {
+    int copied = 0;
+    int rows = 0;
+    int quantized = 0;
+    for (int s = 0; s < copyOf.length; s++) {
+      if (copyOf[s] >= 0) {
+        copied++;
+        continue;
+      }
+      for (int id : chunksOf.get(s)) {
+        if (reused[plan.chunks().get(id).tensor()]) {
+          rows++;
+        } else {
+          quantized++;
+        }
+      }
+    }
+    return new Reuse(previous.dir(), reused.length - requantized.size(), java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(requantized)), copied,
+        copyOf.length - copied, rows, quantized);
   }
 
   private String granularityName() {
@@ -424,20 +598,55 @@ public final class QuantizeJob {
     return String.format("shard-%05d-of-%05d.parquet", shard, count);
   }
 
+  private Manifest.Config config() {
+    return new Manifest.Config(
+        options.scheme().cliName(), granularityName() + (options.unsigned() ? ", uint16" : ""),
+        calibrationName(), options.nanPolicy().toString(), options.overflow().toString(),
+        options.chunkBytes(), options.shardBytes(), options.compression());
+  }
+
+  /**
+   * A quantized tensor's manifest entry. With the measured fields (clipped, codes CRC, shards, SQNR,
+   * MSE) zero or null it is the draft an incremental run compares with the previous entry.
+   *
+   * @param calibrated the calibrated threshold its range was clipped at, null for min/max
+   */
+  private Manifest.TensorEntry quantizedEntry(TensorInfo info, TensorStats s, QuantParams p, TensorSpec spec,
+      Float calibrated, long clipped, String codesCrc, int chunks, List<Integer> shards, Double sqnrDb, Double mse) {
+    Granularity g = spec.granularity();
+    int shift = options.unsigned() ? Codes.UNSIGNED_OFFSET : 0;
+    return new Manifest.TensorEntry(
+        info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.QUANTIZED, null,
+        info.elements(), options.scheme().cliName(), g.cliName(),
+        g.kind() == Granularity.Kind.CHANNEL ? g.axis() : null,
+        g.kind() == Granularity.Kind.GROUP ? g.groupSize() : null,
+        spec.layout().units(), options.unsigned() ? "uint16" : "int16",
+        p == null ? null : p.scale(), p == null ? null : p.zeroPoint() + shift,
+        options.scheme().qmin() + shift, options.scheme().qmax() + shift,
+        s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
+        clipped, s.range.nan(), s.range.posInf(), s.range.negInf(),
+        info.file(), info.dataStart(), info.byteLength(), Crc32c.hex(s.crc), codesCrc,
+        chunks, shards, codec(spec.nonlinear()), sqnrDb, mse, calibrated);
+  }
+
   private Manifest manifest(
       Model model,
       Plan plan,
       TensorSpec[] specs,
       TensorStats[] stats,
       QuantParams[] params,
+      Float[] calibrated,
       ChunkOutcome[] outcomes,
       List<Manifest.Shard> shards,
-      Measured measured) {
+      Measured measured,
+      Incremental previous,
+      boolean[] reused) {
     int n = plan.tensors().size();
     long[] clipped = new long[n];
     int[] codesCrc = new int[n];
     long[] codesBytes = new long[n];
     int[] chunkCount = new int[n];
+    boolean[] copied = new boolean[n];
     List<TreeSet<Integer>> shardsOf = new ArrayList<>();
     for (int t = 0; t < n; t++) {
       shardsOf.add(new TreeSet<>());
@@ -445,12 +654,31 @@ public final class QuantizeJob {
     for (int i = 0; i < outcomes.length; i++) {
       Chunk c = plan.chunks().get(i);
       int t = c.tensor();
+      chunkCount[t]++;
+      shardsOf.get(t).add(c.shard());
+      if (outcomes[i] == null) {
+        copied[t] = true; // in a shard copied whole, checked by its file checksum
+        continue;
+      }
       clipped[t] += outcomes[i].clipped();
       long len = 2L * c.elemCount();
       codesCrc[t] = codesBytes[t] == 0 ? outcomes[i].codesCrc32c() : Crc32c.combine(codesCrc[t], outcomes[i].codesCrc32c(), len);
       codesBytes[t] += len;
-      chunkCount[t]++;
-      shardsOf.get(t).add(c.shard());
+    }
+    String[] codesHex = new String[n];
+    for (int t = 0; t < n; t++) {
+      codesHex[t] = Crc32c.hex(codesCrc[t]);
+      if (!reused[t]) {
+        continue;
+      }
+      Manifest.TensorEntry was = previous.entry(plan.tensors().get(t).name());
+      if (!copied[t] && !codesHex[t].equals(was.codesCrc32c())) {
+        throw Errors.badTensor(previous.dir(), was.name(), "the previous output's rows of this tensor have codes with"
+            + " CRC-32C " + codesHex[t] + " where its manifest records " + was.codesCrc32c()
+            + ": the previous output was modified; re-run without --incremental");
+      }
+      clipped[t] = was.clipped();
+      codesHex[t] = was.codesCrc32c();
     }
     Map<String, Integer> index = new TreeMap<>();
     for (int t = 0; t < n; t++) {
@@ -477,29 +705,14 @@ public final class QuantizeJob {
             kept ? keep
                 : "integer dtype " + info.dtype() + ": not quantized, kept in the source model",
             info.elements(), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null, null, null, null));
+            null, null, info.file(), info.dataStart(), info.byteLength(), null, null, null, null, null, null, null,
+            null));
         continue;
       }
-      TensorStats s = stats[t];
-      QuantParams p = params[t];
-      TensorSpec spec = specs[t];
-      Granularity g = spec.granularity();
-      int shift = options.unsigned() ? Codes.UNSIGNED_OFFSET : 0;
-      String srcCrc = Crc32c.hex(s.crc);
-      update(fingerprint, info.name() + "\0" + srcCrc + "\n");
-      entries.add(new Manifest.TensorEntry(
-          info.name(), info.dtype().name(), shape(info), Manifest.TensorEntry.QUANTIZED, null,
-          info.elements(), options.scheme().cliName(), g.cliName(),
-          g.kind() == Granularity.Kind.CHANNEL ? g.axis() : null,
-          g.kind() == Granularity.Kind.GROUP ? g.groupSize() : null,
-          spec.layout().units(), options.unsigned() ? "uint16" : "int16",
-          p == null ? null : p.scale(), p == null ? null : p.zeroPoint() + shift,
-          options.scheme().qmin() + shift, options.scheme().qmax() + shift,
-          s.range.finite() > 0 ? s.range.min() : null, s.range.finite() > 0 ? s.range.max() : null,
-          clipped[t], s.range.nan(), s.range.posInf(), s.range.negInf(),
-          info.file(), info.dataStart(), info.byteLength(), srcCrc, Crc32c.hex(codesCrc[t]),
-          chunkCount[t], List.copyOf(shardsOf.get(t)), codec(spec.nonlinear()),
-          finiteOrNull(measured.roundTrip[t].sqnrDb()), measured.roundTrip[t].mse()));
+      update(fingerprint, info.name() + "\0" + Crc32c.hex(stats[t].crc) + "\n");
+      entries.add(quantizedEntry(info, stats[t], params[t], specs[t], calibrated[t], clipped[t], codesHex[t],
+          chunkCount[t], List.copyOf(shardsOf.get(t)), finiteOrNull(measured.roundTrip[t].sqnrDb()),
+          measured.roundTrip[t].mse()));
       elements += info.elements();
       codeBytes += 2 * info.elements();
       clippedTotal += clipped[t];
@@ -514,10 +727,7 @@ public final class QuantizeJob {
         new Manifest.Tool("q16", VERSION),
         Instant.now().toString(),
         new Manifest.Source(options.model(), HexFormat.of().formatHex(fingerprint.digest()), files),
-        new Manifest.Config(
-            options.scheme().cliName(), granularityName() + (options.unsigned() ? ", uint16" : ""),
-            calibrationName(), options.nanPolicy().toString(), options.overflow().toString(),
-            options.chunkBytes(), options.shardBytes(), options.compression()),
+        config(),
         new Manifest.Totals(
             model.tensors().size(), model.tensors().size() - skipped, skipped, elements,
             model.totalBytes(), codeBytes, clippedTotal),
@@ -543,15 +753,26 @@ public final class QuantizeJob {
       scaleMax = new float[tensors];
     }
 
-    static Measured of(Plan plan, ChunkOutcome[] outcomes, float[] absmax) {
+    /** Reused tensors (quantize --incremental) have what the previous run measured. */
+    static Measured of(Plan plan, ChunkOutcome[] outcomes, float[] absmax, boolean[] reused, Incremental previous) {
       Measured m = new Measured(absmax.length);
       for (int t = 0; t < absmax.length; t++) {
         m.roundTrip[t] = new RoundTripStats(absmax[t], RoundTripStats.REPORT_BINS);
         m.scaleMin[t] = Float.NaN;
         m.scaleMax[t] = Float.NaN;
+        if (reused[t]) {
+          String name = plan.tensors().get(t).name();
+          m.roundTrip[t] = previous.roundTrip(name);
+          QuantizeReport.Tensor was = previous.reported(name);
+          m.scaleMin[t] = was.scaleMin() == null ? Float.NaN : was.scaleMin();
+          m.scaleMax[t] = was.scaleMax() == null ? Float.NaN : was.scaleMax();
+        }
       }
       for (int i = 0; i < outcomes.length; i++) {
         int t = plan.chunks().get(i).tensor();
+        if (reused[t]) {
+          continue;
+        }
         ChunkOutcome o = outcomes[i];
         m.roundTrip[t].merge(o.roundTrip());
         if (!Float.isNaN(o.scaleMin())) {
@@ -587,7 +808,8 @@ public final class QuantizeJob {
           options.calibration() == null ? "minmax" : "calibration file", threshold[t], rt.hi(), e.scale(),
           perUnit ? measured.scaleMin[t] : null, perUnit ? measured.scaleMax[t] : null, perUnit ? e.units() : null,
           e.elements(), rt.count(), e.clipped(), e.elements() == 0 ? 0 : (double) e.clipped() / e.elements(),
-          e.sqnrDb(), rt.mse(), rt.maxAbsErr(), new QuantizeReport.Histogram(rt.hi(), rt.bins())));
+          e.sqnrDb(), rt.mse(), rt.maxAbsErr(), new QuantizeReport.Histogram(rt.hi(), rt.bins()), rt.sumX2(),
+          rt.sumE2()));
     }
     return new QuantizeReport.Report(QuantizeReport.FORMAT, QuantizeReport.FORMAT_VERSION, options.out(),
         options.model(), options.scheme().cliName(), manifest.config().granularity(), calibrationName(),

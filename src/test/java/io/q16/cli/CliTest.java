@@ -184,6 +184,28 @@ class CliTest extends SparkTestBase {
   }
 
   @Test
+  void incrementalReusesTheOutputItReplacesAndSaysSo() throws IOException {
+    Path file = Models.write(tmp.resolve("m.safetensors"), GOOD);
+    Path out = tmp.resolve("out");
+    String[] args = {"quantize", file.toString(), "--out", out.toString(), "--chunk-mb", "0.0002", "--incremental"};
+    Run first = q16(args);
+    assertThat(first.code()).as(first.err()).isZero();
+    assertThat(first.out()).contains("q16 quantize: done").doesNotContain("reused"); // nothing to reuse yet
+    byte[] before = Files.readAllBytes(out.resolve("manifest.json"));
+    Run again = q16(args);
+    assertThat(again.code()).as(again.err()).isZero();
+    long quantized = Outputs.manifest(out).totals().quantized();
+    assertThat(again.out()).contains("reused      " + quantized + " tensors from " + out)
+        .contains("0 re-quantized (0 chunks read from the source)");
+    assertThat(Outputs.manifest(out).tensors()).isEqualTo(Manifest.fromJson(before).tensors());
+    assertThat(leftovers()).isEmpty();
+
+    Run bad = q16("quantize", file.toString(), "--out", out.toString(), "--previous", out.toString());
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("--previous needs --incremental");
+  }
+
+  @Test
   void rerunningReplacesThePreviousOutputWhole() throws IOException {
     Path file = Models.write(tmp.resolve("m.safetensors"), GOOD);
     Path out = tmp.resolve("out");

@@ -260,9 +260,9 @@ class OnnxCalibrateTest extends SparkTestBase {
     Path inline = model("m", false);
     Path external = model("ext", true);
     Path in = inputs(inline, "in");
-    spark().sparkContext().hadoopConfiguration().set("fs." + io.q16.testing.OtherSchemeFs.SCHEME + ".impl",
-        io.q16.testing.OtherSchemeFs.class.getName());
-    String elsewhere = io.q16.testing.OtherSchemeFs.SCHEME + ":" + external.toAbsolutePath();
+    spark().sparkContext().hadoopConfiguration().set("fs." + io.q16.testing.CountingFs.SCHEME + ".impl",
+        io.q16.testing.CountingFs.class.getName());
+    String elsewhere = io.q16.testing.CountingFs.SCHEME + ":" + external.toAbsolutePath();
     RangeStats[] expected = ranges(inline.toString(), in, ShippedOnnxModel.BROADCAST_LIMIT, true);
     // Twice: the second run finds this JVM's copy.
     for (int run = 0; run < 2; run++) {

@@ -45,6 +45,13 @@ class SerializationTest {
       assertThat(task.getDtype()).isEqualTo("BF16");
       ShardTask shard = roundTrip(s, new ShardTask(1, List.of(ChunkTask.of(plan, 0), ChunkTask.of(plan, 1))));
       assertThat(shard.getChunks()).extracting(ChunkTask::getId).containsExactly(0, 1);
+      ChunkTask reused = ChunkTask.of(plan, 1);
+      reused.setPreviousShard("hdfs://nn/prev/shards/shard-00000-of-00001.parquet");
+      assertThat(roundTrip(s, new ShardTask(0, List.of(reused))).getChunks().get(0).getPreviousShard())
+          .isEqualTo(reused.getPreviousShard());
+      ShardCopy copy = roundTrip(s, new ShardCopy("file:/a/shards/x.parquet", "file:/b/shards/x.parquet"));
+      assertThat(copy.from()).isEqualTo("file:/a/shards/x.parquet");
+      assertThat(copy.to()).isEqualTo("file:/b/shards/x.parquet");
       assertThat(roundTrip(s, new HadoopConf(hadoop)).get().get("fs.s3a.endpoint")).isEqualTo("http://127.0.0.1:9000");
       assertThat(roundTrip(s, new QuantParams[] {p})[0]).isEqualTo(p);
       io.q16.quant.RoundTripStats rt = new io.q16.quant.RoundTripStats(2.5f, 8)

@@ -53,7 +53,7 @@ public final class Outputs {
       out.add(new Manifest.TensorEntry(t.name(), t.dtype(), t.shape(), t.status(), t.reason(), t.elements(),
           t.scheme(), t.granularity(), t.axis(), t.groupSize(), t.units(), t.storage(), t.scale(), t.zeroPoint(), t.qmin(), t.qmax(), t.min(), t.max(), t.clipped(), t.nan(),
           t.posInf(), t.negInf(), clearSource ? null : t.sourceFile(), clearSource ? null : t.sourceOffset(),
-          t.sourceBytes(), t.sourceCrc32c(), t.codesCrc32c(), null, null, t.codec(), null, null));
+          t.sourceBytes(), t.sourceCrc32c(), t.codesCrc32c(), null, null, t.codec(), null, null, t.threshold()));
     }
     return out;
   }
