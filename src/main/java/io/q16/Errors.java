@@ -18,7 +18,29 @@ public final class Errors {
   }
 
   public static Q16Exception badTensor(String file, String tensor, String what) {
-    return new Q16Exception(Kind.BAD_INPUT, file + ": tensor '" + tensor + "': " + what);
+    return new Q16Exception(Kind.BAD_INPUT, file + ": tensor '" + printable(tensor) + "': " + what);
+  }
+
+  /**
+   * {@code name} as it can be printed on one line: control characters and unpaired surrogates
+   * (names come from files) become Java-style escapes (backslash, 'u', four hex digits); everything
+   * else stays as it is.
+   */
+  public static String printable(String name) {
+    StringBuilder b = new StringBuilder(name.length());
+    boolean changed = false;
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < name.length() && Character.isLowSurrogate(name.charAt(i + 1))) {
+        b.append(c).append(name.charAt(++i));
+      } else if (Character.isSurrogate(c) || Character.isISOControl(c)) {
+        b.append(String.format("\\u%04x", (int) c));
+        changed = true;
+      } else {
+        b.append(c);
+      }
+    }
+    return changed ? b.toString() : name;
   }
 
   public static Q16Exception missing(String file) {

@@ -135,7 +135,7 @@ public final class ModelReader {
       String shardPath = new Path(dir, e.getKey()).toString();
       if (HadoopFs.statusOrNull(shardPath, conf) == null) {
         throw Errors.badFile(
-            indexPath, "names shard '" + e.getKey() + "' (for tensor '" + e.getValue().get(0) + "'), which does not exist");
+            indexPath, "names shard '" + e.getKey() + "' (for tensor '" + Errors.printable(e.getValue().get(0)) + "'), which does not exist");
       }
       SafetensorsHeader h = readHeader(shardPath, conf);
       files.add(sourceFile(h));

@@ -223,7 +223,7 @@ public final class OnnxReader {
     }
     for (int i = before; i < tensors.size(); i++) {
       if (tensors.get(i).name().isEmpty()) {
-        throw Errors.badFile(path, "node '" + name + "' (" + op + ") in graph " + graph + " holds a tensor without a name");
+        throw Errors.badFile(path, "node '" + Errors.printable(name) + "' (" + op + ") in graph " + graph + " holds a tensor without a name");
       }
     }
     nodes.add(new OnnxModel.Node(graph, name, op, domain, List.copyOf(ins), List.copyOf(outs), Map.copyOf(ints)));
@@ -281,13 +281,22 @@ public final class OnnxReader {
         case 8 -> name = in.readStringRequireUtf8();
         case 9, 4, 10 -> {
           if (wire != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-            throw Errors.badFile(path, "tensor '" + name + "': unpacked float_data / double_data is not supported"
+            throw Errors.badFile(path, "tensor '" + Errors.printable(name) + "': unpacked float_data / double_data is not supported"
                 + " (field " + field + " at byte " + position() + ")");
           }
           int len = in.readRawVarint32();
           payloadStart = position();
           payloadLength = len;
           storage = field == 9 ? "raw_data" : field == 4 ? "float_data" : "double_data";
+          // Checked here rather than left to the skip, so that the error names the tensor (its
+          // name, field 8, precedes raw_data in writers' field order).
+          int untilLimit = in.getBytesUntilLimit(); // -1: no limit (a tensor is always inside one)
+          long left = untilLimit < 0 ? fileSize - payloadStart : Math.min(untilLimit, fileSize - payloadStart);
+          if (len < 0 || len > left) {
+            String what = storage + " of " + Integer.toUnsignedString(len) + " bytes at byte " + payloadStart
+                + " runs past the end of its TensorProto or of the file (" + left + " bytes left): truncated or corrupt";
+            throw name.isEmpty() ? Errors.badFile(path, "a tensor's " + what) : Errors.badTensor(path, name, what);
+          }
           in.skipRawBytes(len);
         }
         case 5, 7, 6, 11 -> {

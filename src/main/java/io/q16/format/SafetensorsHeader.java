@@ -181,7 +181,7 @@ public final class SafetensorsHeader {
     } catch (JsonParseException e) {
       String msg = e.getOriginalMessage();
       if (msg != null && msg.startsWith("Duplicate field")) {
-        throw Errors.badFile(path, "header names a tensor twice: " + msg.substring(16));
+        throw Errors.badFile(path, "header names a tensor twice: " + Errors.printable(msg.substring(16)));
       }
       throw Errors.badFile(
           path,
@@ -214,6 +214,11 @@ public final class SafetensorsHeader {
 
   private static TensorInfo readTensor(
       String path, String name, JsonNode value, long dataStart, long dataSize) {
+    if (hasUnpairedSurrogate(name)) {
+      // Valid UTF-8 bytes, but a JSON escape of half a surrogate pair: no Unicode string, and the
+      // reference loader refuses it; written out, it would come back as another name.
+      throw Errors.badTensor(path, name, "name is not valid Unicode (an unpaired surrogate escape)");
+    }
     if (!value.isObject()) {
       throw Errors.badTensor(path, name, "header entry is not a JSON object");
     }
@@ -258,6 +263,18 @@ public final class SafetensorsHeader {
     return new TensorInfo(name, dtype, shape, path, dataStart + begin, end - begin);
   }
 
+  private static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static long[] longArray(String path, String name, JsonNode node, String field, int len) {
     if (node == null || !node.isArray() || (len >= 0 && node.size() != len)) {
       throw Errors.badTensor(
@@ -286,7 +303,8 @@ public final class SafetensorsHeader {
       if (prev != null && prev.dataStart() + prev.byteLength() > t.dataStart()) {
         throw Errors.badFile(
             path,
-            "tensors '" + prev.name() + "' " + range(prev, dataStart) + " and '" + t.name() + "' "
+            "tensors '" + Errors.printable(prev.name()) + "' " + range(prev, dataStart) + " and '"
+                + Errors.printable(t.name()) + "' "
                 + range(t, dataStart) + " overlap");
       }
       prev = t;

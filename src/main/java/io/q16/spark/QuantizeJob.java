@@ -207,6 +207,10 @@ public final class QuantizeJob {
               : calibrated(r, threshold[t]);
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
+        } else if (plan.tensors().get(t).elements() == 0) {
+          // No chunk reads parameters of a tensor without elements; its shape may still claim
+          // billions of units ([0, 2^31 - 1] by channel), which must not be allocated.
+          specs[t].withParams(new float[0], new int[0]);
         } else if (!specs[t].localUnits()) {
           int units = (int) specs[t].layout().units();
           float[] scales = new float[units];

@@ -49,7 +49,8 @@ public record Plan(List<TensorInfo> tensors, List<Chunk> chunks, int shardCount,
       if (align[t] > 0) {
         perChunk = Math.max(align[t], perChunk / align[t] * align[t]);
       }
-      if (perChunk > Integer.MAX_VALUE - 8) {
+      // A tensor without elements has no chunks, whatever its shape says its units are.
+      if (perChunk > Integer.MAX_VALUE - 8 && info.elements() > 0) {
         throw new IllegalArgumentException(
             "tensor '" + info.name() + "': one channel or group of " + perChunk + " elements exceeds a chunk's limit");
       }
