@@ -65,10 +65,11 @@ public final class ArrowExport {
     for (long d : row) {
       rowElems *= d;
     }
-    if (rowElems > Integer.MAX_VALUE / 2) {
+    // A tensor without elements has no rows, whatever one row's claimed size ([0, 2^31 - 1]).
+    if (rowElems > Integer.MAX_VALUE / 2 && t.elements() > 0) {
       throw new IOException("tensor '" + t.name() + "': a row of " + rowElems + " elements is too large for Arrow");
     }
-    int perRow = (int) rowElems;
+    int perRow = (int) Math.min(rowElems, Integer.MAX_VALUE);
     int rowsPerBatch = (int) Math.max(1, Math.min(Integer.MAX_VALUE / Math.max(1, perRow), batchBytes / Math.max(1, 2L * perRow)));
 
     Map<String, String> ext = new LinkedHashMap<>();

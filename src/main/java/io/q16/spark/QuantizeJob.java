@@ -207,10 +207,6 @@ public final class QuantizeJob {
               : calibrated(r, threshold[t]);
         } else if (specs[t].granularity().kind() == Granularity.Kind.TENSOR) {
           params[t] = QuantParams.minMax(options.scheme(), r.min(), r.max(), options.overflow());
-        } else if (plan.tensors().get(t).elements() == 0) {
-          // No chunk reads parameters of a tensor without elements; its shape may still claim
-          // billions of units ([0, 2^31 - 1] by channel), which must not be allocated.
-          specs[t].withParams(new float[0], new int[0]);
         } else if (!specs[t].localUnits()) {
           int units = (int) specs[t].layout().units();
           float[] scales = new float[units];
@@ -348,12 +344,20 @@ public final class QuantizeJob {
     return onnx == null ? null : onnx.keepReason(name);
   }
 
-  /** The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1. */
+  /**
+   * The granularity a tensor gets: per channel needs rank >= 2, per group rank >= 1, and either
+   * needs elements.
+   */
   private Granularity granularityOf(TensorInfo t) {
     // log and minifloat are per tensor: auto leaves them so.
     Granularity g = onnx != null && options.autoGranularity() && options.scheme().linear()
         ? onnx.auto(t.name(), t.shape(), options.granularity()) : options.granularity();
     int rank = t.shape().length;
+    if (t.elements() == 0) {
+      // Nothing to scale: per tensor, so that no reader of the manifest allocates parameters for
+      // the units its shape claims ([0, 2^31 - 1] by channel has 2^31 - 1 of them; HardeningTest).
+      return Granularity.TENSOR;
+    }
     return switch (g.kind()) {
       case TENSOR -> g;
       case CHANNEL -> rank >= 2 && g.axis() < rank ? g : Granularity.TENSOR;

@@ -291,6 +291,8 @@ class HardeningTest extends SparkTestBase {
         assertThat(e.status()).as("%s %s", config, name).isEqualTo("quantized");
         assertThat(e.elements()).as("%s %s", config, name).isZero();
         assertThat(e.chunks()).as("%s %s", config, name).isZero();
+        // Nothing to scale, so one parameter: no reader allocates the units the shape claims.
+        assertThat(e.units()).as("%s %s", config, name).isEqualTo(1);
       }
       Manifest.TensorEntry s = m.tensor("scalar");
       assertThat(s.shape()).isEmpty();
@@ -304,6 +306,10 @@ class HardeningTest extends SparkTestBase {
       }
       Run v = q16("verify", out.toString());
       assertThat(v.code()).as(config + ": " + v.out() + v.err()).isZero();
+      for (String to : List.of("safetensors", "arrow")) {
+        Run x = q16("export", out.toString(), "--to", to, "--out", tmp.resolve("x" + configs.indexOf(config) + to).toString());
+        assertThat(x.code()).as(config + " export " + to + ": " + x.err()).isZero();
+      }
     }
   }
 
