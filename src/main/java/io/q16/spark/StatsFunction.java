@@ -57,7 +57,7 @@ final class StatsFunction implements MapPartitionsFunction<ChunkTask, ChunkStats
         pending = tasks.hasNext() ? tasks.next() : null;
         float[] x = source.readFloats(task);
         crc.reset();
-        crc.update(source.lastBytes(), 0, task.getCount() * DType.valueOf(task.getDtype()).size());
+        source.updateChecksum(crc, task.getCount() * DType.valueOf(task.getDtype()).size());
         RangeStats stats = new RangeStats().update(x, 0, task.getCount());
         ChunkStats out = new ChunkStats(task.getId(), stats, (int) crc.getValue());
         TensorSpec spec = specOf[task.getTensorId()];
