@@ -178,9 +178,9 @@ final class QuantizeCommand implements Callable<Integer> {
     w.printf(Locale.ROOT, "  elements    %,d  (clipped %,d)%n", t.elements(), t.clipped());
     if (r.reuse() != null) {
       QuantizeJob.Reuse u = r.reuse();
-      w.printf(Locale.ROOT, "  reused      %d tensors from %s (%d shards copied, %d rows copied); %d re-quantized"
-          + " (%d chunks read from the source)%n", u.tensorsReused(), u.previous(), u.shardsCopied(), u.rowsReused(),
-          u.requantized().size(), u.chunksQuantized());
+      w.printf(Locale.ROOT, "  reused      %s from %s (%s copied, %s copied); %d re-quantized (%s read from the"
+          + " source)%n", Units.count(u.tensorsReused(), "tensor"), u.previous(), Units.count(u.shardsCopied(), "shard"),
+          Units.count(u.rowsReused(), "row"), u.requantized().size(), Units.count(u.chunksQuantized(), "chunk"));
     }
     w.printf(Locale.ROOT, "  throughput  %s/s of input end to end%n",
         Units.bytes((long) (t.sourceBytes() / Math.max(1e-9, r.totalSeconds()))));

@@ -259,9 +259,9 @@ public final class QuantizeJob {
           reused);
       Reuse reuse = previous == null ? null : reuse(plan, previous, reused, requantized, copyOf, chunksOf);
       if (reuse != null) {
-        progress.printf("[incremental] %d shards copied, %d written (%d rows copied from %s, %d chunks quantized"
-            + " from the source)%n", reuse.shardsCopied(), reuse.shardsWritten(), reuse.rowsReused(), previous.dir(),
-            reuse.chunksQuantized());
+        progress.printf("[incremental] %s copied, %d written (%s copied from %s, %s quantized from the source)%n",
+            Units.count(reuse.shardsCopied(), "shard"), reuse.shardsWritten(), Units.count(reuse.rowsReused(), "row"),
+            previous.dir(), Units.count(reuse.chunksQuantized(), "chunk"));
       }
       QuantizeReport.Report report = report(manifest, plan, threshold, measured);
       out.writeAtomically(REPORT_DIR + "/index.html", QuantizeReport.html(report));
