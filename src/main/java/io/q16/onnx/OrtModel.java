@@ -125,6 +125,9 @@ public final class OrtModel implements AutoCloseable {
     if (v instanceof int[] i) {
       return OnnxTensor.createTensor(env, IntBuffer.wrap(i), t.shape());
     }
+    if (v instanceof double[] d) {
+      return OnnxTensor.createTensor(env, java.nio.DoubleBuffer.wrap(d), t.shape());
+    }
     if (v instanceof boolean[] b) {
       ByteBuffer bb = ByteBuffer.allocateDirect(b.length);
       for (boolean x : b) {

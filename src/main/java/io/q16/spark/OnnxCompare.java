@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 
 /**
  * Executor side of the ONNX verify: one task opens the float model and the quantized model in
@@ -142,106 +142,28 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
    * without it the declared shape is used, its one symbolic dimension (if any) inferred from the
    * length.
    */
-  static final class Rows extends OnnxCompare<Row> {
-    private static final long serialVersionUID = 1L;
-    private final String dataset;
+  /** Samples from a model-inputs dataset ({@link OnnxInputs}), one model run each. */
+  static final class Rows extends OnnxCompare<InternalRow> {
+    private static final long serialVersionUID = 2L;
+    private final OnnxInputs.Spec spec;
+    private transient OnnxInputs.Batcher batcher;
 
-    Rows(Broadcast<HadoopConf> conf, ModelFiles floatModel, ModelFiles quantized, String dataset) {
+    Rows(Broadcast<HadoopConf> conf, ModelFiles floatModel, ModelFiles quantized, OnnxInputs.Spec spec) {
       super(conf, floatModel, quantized);
-      this.dataset = dataset;
+      this.spec = spec;
     }
 
     @Override
-    Map<String, OrtModel.Tensor> inputs(Row row, List<OrtModel.InputInfo> declared) {
+    Map<String, OrtModel.Tensor> inputs(InternalRow row, List<OrtModel.InputInfo> declared) {
+      if (batcher == null) {
+        batcher = spec.batcher();
+      }
+      OnnxInputs.Sample s = batcher.decode(row);
       Map<String, OrtModel.Tensor> out = new LinkedHashMap<>();
-      for (OrtModel.InputInfo in : declared) {
-        int col = fieldIndex(row, in.name());
-        if (col < 0 || row.isNullAt(col)) {
-          throw Errors.badFile(dataset, "has no values for model input '" + in.name() + "' (a column of that name)");
-        }
-        List<Object> values = row.getList(col);
-        int shapeCol = fieldIndex(row, in.name() + OnnxInputs.SHAPE_SUFFIX);
-        long[] shape = shapeCol >= 0 && !row.isNullAt(shapeCol) ? longs(row.getList(shapeCol)) : null;
-        out.put(in.name(), new OrtModel.Tensor(shape(in, shape, values.size()), convert(in, values)));
+      for (int i = 0; i < spec.inputNames().length; i++) {
+        out.put(spec.inputNames()[i], new OrtModel.Tensor(s.shapes[i], s.data[i]));
       }
       return out;
-    }
-
-    private static int fieldIndex(Row row, String name) {
-      String[] names = row.schema().fieldNames();
-      for (int i = 0; i < names.length; i++) {
-        if (names[i].equals(name)) {
-          return i;
-        }
-      }
-      return -1;
-    }
-
-    private static long[] longs(List<Object> l) {
-      long[] out = new long[l.size()];
-      for (int i = 0; i < out.length; i++) {
-        out[i] = ((Number) l.get(i)).longValue();
-      }
-      return out;
-    }
-
-    private long[] shape(OrtModel.InputInfo in, long[] given, int n) {
-      long[] s = given != null ? given : in.shape().clone();
-      long known = 1;
-      int unknown = -1;
-      for (int i = 0; i < s.length; i++) {
-        if (s[i] < 0) {
-          if (unknown >= 0) {
-            throw Errors.badFile(dataset, "input '" + in.name() + "' has several symbolic dimensions: add a column '"
-                + in.name() + OnnxInputs.SHAPE_SUFFIX + "'");
-          }
-          unknown = i;
-        } else {
-          known *= s[i];
-        }
-      }
-      if (unknown >= 0 && known > 0) {
-        s[unknown] = n / known;
-      }
-      long total = 1;
-      for (long d : s) {
-        total *= d;
-      }
-      if (total != n) {
-        throw Errors.badFile(dataset, "input '" + in.name() + "': " + n + " values do not fill shape "
-            + java.util.Arrays.toString(s));
-      }
-      return s;
-    }
-
-    private static Object convert(OrtModel.InputInfo in, List<Object> v) {
-      switch (in.type()) {
-        case "float32" -> {
-          float[] f = new float[v.size()];
-          for (int i = 0; i < f.length; i++) {
-            f[i] = ((Number) v.get(i)).floatValue();
-          }
-          return f;
-        }
-        case "int64" -> {
-          return longs(v);
-        }
-        case "int32" -> {
-          int[] x = new int[v.size()];
-          for (int i = 0; i < x.length; i++) {
-            x[i] = ((Number) v.get(i)).intValue();
-          }
-          return x;
-        }
-        default -> {
-          boolean[] b = new boolean[v.size()];
-          for (int i = 0; i < b.length; i++) {
-            Object o = v.get(i);
-            b[i] = o instanceof Boolean x ? x : ((Number) o).intValue() != 0;
-          }
-          return b;
-        }
-      }
     }
   }
 }

@@ -275,6 +275,15 @@ public final class OnnxInputs {
     Batcher batcher() {
       return new Batcher(inputs, kinds, maxRows, path);
     }
+
+    /** The model inputs, in the order of a {@link Sample}'s data. */
+    String[] inputNames() {
+      String[] names = new String[inputs.length];
+      for (int i = 0; i < names.length; i++) {
+        names[i] = inputs[i].name();
+      }
+      return names;
+    }
   }
 
   /** The executor-side spec of this dataset's rows, batched by up to {@code maxRows}. */

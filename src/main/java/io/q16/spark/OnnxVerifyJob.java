@@ -21,7 +21,6 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
@@ -84,7 +83,8 @@ public final class OnnxVerifyJob {
     if ((o.inputs() == null) == (o.generate() <= 0)) {
       throw Errors.usage("verify of an ONNX export needs --inputs PATH or --generate-inputs N (one of them)");
     }
-    Model src = OnnxReader.read(source, conf).model();
+    io.q16.format.OnnxModel srcModel = OnnxReader.read(source, conf);
+    Model src = srcModel.model();
     List<String> srcPaths = new ArrayList<>();
     List<String> srcRel = new ArrayList<>();
     URI base = new Path(src.files().get(0).path()).getParent().toUri();
@@ -118,13 +118,17 @@ public final class OnnxVerifyJob {
     String inputs;
     if (o.inputs() != null) {
       inputs = o.inputs();
-      var rows = spark.read().parquet(o.inputs());
-      JavaRDD<org.apache.spark.sql.Row> rdd = rows.javaRDD();
-      if (o.partitions() > 0) {
-        rdd = rdd.repartition(o.partitions());
+      // The same reader, checks and errors as calibrate's model inputs: one line naming the file,
+      // row and column of a bad sample.
+      io.q16.format.OnnxActivations acts = io.q16.format.OnnxActivations.of(source, srcModel, conf);
+      OnnxInputs in = OnnxInputs.open(spark, o.inputs(), acts.path(), acts.inputs(), o.partitions());
+      try {
+        parts = in.rows(parallelism)
+            .mapPartitionsWithIndex(new OnnxCompare.Rows(hconf, floatFiles, quantFiles, in.spec(1)), false)
+            .collect();
+      } finally {
+        in.release();
       }
-      parts = rdd.mapPartitionsWithIndex(new OnnxCompare.Rows(hconf, floatFiles, quantFiles, o.inputs()), false)
-          .collect();
     } else {
       inputs = o.generate() + " generated samples (seed " + o.seed() + ")";
       List<Long> ids = new ArrayList<>();

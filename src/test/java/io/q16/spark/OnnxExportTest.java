@@ -144,6 +144,17 @@ class OnnxExportTest extends SparkTestBase {
     // A threshold the model cannot reach fails with exit 1.
     assertThat(CliTestAccess.q16("verify", e.toString(), "--inputs", data.toString(), "--min-cosine", "1.5",
         "--no-report")).isEqualTo(1);
+    // verify reads inputs as calibrate does: a bad sample is one line naming the file, row and column.
+    Float[] holed = new Float[2 * 3 * 8 * 8];
+    java.util.Arrays.fill(holed, 0.5f);
+    holed[7] = null;
+    Path bad = tmp.resolve("bad-inputs.parquet");
+    spark().createDataFrame(List.of(org.apache.spark.sql.RowFactory.create(holed, new Long[] {2L, 3L, 8L, 8L})), schema)
+        .write().parquet(bad.toString());
+    r = CliTestAccess.run("verify", e.toString(), "--inputs", bad.toString(), "--no-report");
+    assertThat(r.code()).as(r.err()).isEqualTo(3);
+    assertThat(r.err().strip().lines()).hasSize(1);
+    assertThat(r.err()).contains(bad.toString()).contains("'x'").contains("element 7 is null");
   }
 
   @Test

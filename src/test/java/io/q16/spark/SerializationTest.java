@@ -116,7 +116,6 @@ class SerializationTest {
           .isEqualTo(gen.sample(List.of(in), 4).get("ids").values());
       OnnxCompare.ModelFiles files = new OnnxCompare.ModelFiles(List.of("file:/m/model.onnx"), List.of("model.onnx"));
       assertThat(roundTrip(s, new OnnxCompare.Generated(null, files, files, gen))).isNotNull();
-      assertThat(roundTrip(s, new OnnxCompare.Rows(null, files, files, "file:/inputs"))).isNotNull();
       // ONNX activations: the declared inputs and the batching spec (inside executor functions),
       // and the rows of generate onnx-inputs.
       io.q16.format.OnnxActivations.Input act = new io.q16.format.OnnxActivations.Input("input_ids",
@@ -125,6 +124,8 @@ class SerializationTest {
       OnnxInputs.Spec spec2 = roundTrip(s, new OnnxInputs.Spec(new io.q16.format.OnnxActivations.Input[] {act},
           new int[] {OnnxInputs.LONG}, 4, "file:/d"));
       assertThat(spec2.batcher().size()).isZero();
+      assertThat(spec2.inputNames()).containsExactly("input_ids");
+      assertThat(roundTrip(s, new OnnxCompare.Rows(null, files, files, spec2))).isNotNull();
       org.apache.spark.sql.Row g = roundTrip(s, new GenerateOnnxInputsJob.GenerateRows(
           new io.q16.format.OnnxActivations.Input[] {act}, new long[][] {{1, 3}}, new boolean[] {true}, 7, 100))
           .call(List.of(2L).iterator()).next();
