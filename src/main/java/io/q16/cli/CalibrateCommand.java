@@ -102,7 +102,9 @@ final class CalibrateCommand implements Callable<Integer> {
           + " as many as it has values. 262144 is 8 bins per int16 step at max|x|. Default: ${DEFAULT-VALUE}.")
   int bins;
 
-  @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16", description = "Source bytes per chunk.")
+  @Option(names = "--chunk-mb", paramLabel = "MiB", defaultValue = "16",
+      description = "Source bytes per chunk of a model's weights (activations are read by rows: see --partitions"
+          + " and --batch). Default: ${DEFAULT-VALUE}.")
   double chunkMb;
 
   @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Tasks per pass; 0: three per core (activations: about N, split at Parquet row groups;"
@@ -125,6 +127,10 @@ final class CalibrateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (model == null && activations == null) {
       throw io.q16.Errors.usage("calibrate needs MODEL, or --activations PATH");
+    }
+    if (activations != null && spec.commandLine().getParseResult().hasMatchedOption("--chunk-mb")) {
+      throw io.q16.Errors.usage("--chunk-mb applies to a model's weights; activations are read by rows (--partitions,"
+          + " --batch)");
     }
     NanPolicy policy;
     io.q16.quant.Scheme linear;

@@ -199,10 +199,18 @@ class CliTest extends SparkTestBase {
         .contains("0 re-quantized (0 chunks read from the source)");
     assertThat(Outputs.manifest(out).tensors()).isEqualTo(Manifest.fromJson(before).tensors());
     assertThat(leftovers()).isEmpty();
+  }
 
-    Run bad = q16("quantize", file.toString(), "--out", out.toString(), "--previous", out.toString());
+  @Test
+  void optionsThatWouldBeSilentlyIgnoredAreUsageErrors() {
+    Run bad = q16("quantize", "m.safetensors", "--out", tmp.resolve("o").toString(), "--previous", "p");
     assertThat(bad.code()).isEqualTo(2);
     assertThat(bad.err()).contains("--previous needs --incremental");
+    // Chunks are of a model's weights; activations are read by rows.
+    Run chunks = q16("calibrate", "--activations", tmp.resolve("acts").toString(), "--out", tmp.resolve("c").toString(),
+        "--chunk-mb", "4");
+    assertThat(chunks.code()).isEqualTo(2);
+    assertThat(chunks.err()).contains("--chunk-mb applies to a model's weights");
   }
 
   @Test
