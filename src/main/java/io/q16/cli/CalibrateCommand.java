@@ -5,6 +5,7 @@ import io.q16.quant.NanPolicy;
 import io.q16.spark.CalibrateJob;
 import io.q16.spark.Sessions;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -84,7 +85,8 @@ final class CalibrateCommand implements Callable<Integer> {
   String scheme;
 
   @Option(names = "--percentile", paramLabel = "P", defaultValue = "99.999",
-      description = "Percentile of |x| for --method percentile. Default: ${DEFAULT-VALUE}.")
+      description = "Percentile of |x| for --method percentile, in [50, 100] (asymmetric: of each tail)."
+          + " Default: ${DEFAULT-VALUE}.")
   double percentile;
 
   @Option(names = "--granularity", paramLabel = "KIND", defaultValue = "tensor",
@@ -128,9 +130,12 @@ final class CalibrateCommand implements Callable<Integer> {
     if (model == null && activations == null) {
       throw io.q16.Errors.usage("calibrate needs MODEL, or --activations PATH");
     }
-    if (activations != null && spec.commandLine().getParseResult().hasMatchedOption("--chunk-mb")) {
-      throw io.q16.Errors.usage("--chunk-mb applies to a model's weights; activations are read by rows (--partitions,"
-          + " --batch)");
+    // Options of a model's weights would be silently ignored with --activations: refused instead.
+    for (String weightsOnly : List.of("--chunk-mb", "--granularity", "--axis")) {
+      if (activations != null && spec.commandLine().getParseResult().hasMatchedOption(weightsOnly)) {
+        throw io.q16.Errors.usage(weightsOnly + " applies to a model's weights; activations are read by rows, per"
+            + " tensor (--partitions, --batch)");
+      }
     }
     NanPolicy policy;
     io.q16.quant.Scheme linear;

@@ -116,9 +116,12 @@ final class VerifyCommand implements Callable<Integer> {
   private int onnx(SparkSession spark) throws java.io.IOException {
     java.util.Map<String, long[]> parsed = new java.util.LinkedHashMap<>();
     ranges.forEach((k, v) -> {
-      String[] lohi = v.split(":");
+      String[] lohi = v.split(":", -1);
       try {
-        parsed.put(k, new long[] {Long.parseLong(lohi[0].trim()), Long.parseLong(lohi[lohi.length - 1].trim())});
+        if (lohi.length != 2) {
+          throw new NumberFormatException();
+        }
+        parsed.put(k, new long[] {Long.parseLong(lohi[0].trim()), Long.parseLong(lohi[1].trim())});
       } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
         throw io.q16.Errors.usage("--input-range " + k + "=" + v + " is not LO:HI");
       }

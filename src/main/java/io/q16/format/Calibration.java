@@ -23,8 +23,12 @@ public record Calibration(
     Double percentile, int bins, String scheme, String klProfile, List<Entry> tensors) {
 
   public static final String FORMAT = "q16-calibration";
-  /** 2: measured candidates, scheme, KL profile, ranges; version 1 files still read. */
-  public static final int FORMAT_VERSION = 2;
+  /**
+   * 2: measured candidates, scheme, KL profile, ranges. 3: asymmetric percentile entries clip to
+   * [clipMin, clipMax] (T is only their summary), so a Q16 that reads at most version 2 must refuse
+   * the file rather than clip at [-T, T]. Versions 1 and 2 still read.
+   */
+  public static final int FORMAT_VERSION = 3;
   public static final String FILE_NAME = "calibration.json";
 
   private static final ObjectMapper JSON = JsonMapper.builder()

@@ -360,11 +360,4 @@ public final class OpsetUpgrade {
     out.add(Onnx.node("Reshape", names.fresh(label + "_reshape"), List.of(z, shape), List.of(y)));
     note(n, "axis " + a + " coerced to 2-D as before opset 13 (Flatten -> " + Protos.op(n) + " -> Reshape)");
   }
-
-  static DynamicMessage opsetImport(String domain, long version) {
-    return DynamicMessage.newBuilder(OnnxSchema.OPSET)
-        .setField(Onnx.field(OnnxSchema.OPSET, "domain"), domain)
-        .setField(Onnx.field(OnnxSchema.OPSET, "version"), version)
-        .build();
-  }
 }

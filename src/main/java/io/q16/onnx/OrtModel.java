@@ -83,11 +83,6 @@ public final class OrtModel implements AutoCloseable {
     }
   }
 
-  /** The names of the model's outputs, in declaration order. */
-  public List<String> outputNames() {
-    return new ArrayList<>(session.getOutputNames());
-  }
-
   /** Runs one sample; returns the float32 outputs by name (outputs of other types are left out). */
   public Map<String, Tensor> run(Map<String, Tensor> inputs) {
     Map<String, OnnxTensor> feed = new LinkedHashMap<>();

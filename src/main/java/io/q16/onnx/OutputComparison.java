@@ -82,12 +82,8 @@ public final class OutputComparison implements Serializable {
     return best;
   }
 
-  /** Cosine of two vectors from their sums; 1 when both are zero, 0 when one is. */
-  static double cosine(double ab, double aa, double bb) {
-    if (aa == 0 && bb == 0) {
-      return 1;
-    }
-    return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
+  private static double cosine(double ab, double aa, double bb) {
+    return io.q16.quant.ErrorStats.cosine(ab, aa, bb);
   }
 
   /** Adds {@code o} (the same output, a later partition) to this one. */

@@ -175,13 +175,15 @@ public final class ErrorStats implements Serializable {
 
   /** Cosine similarity of x and x̂; 1 when both are all zero. */
   public double cosine() {
-    if (sumX2 == 0 && sumY2 == 0) {
+    return cosine(sumXY, sumX2, sumY2);
+  }
+
+  /** Cosine of two vectors from their sums Σab, Σa², Σb²; 1 when both are zero, 0 when one is. */
+  public static double cosine(double ab, double aa, double bb) {
+    if (aa == 0 && bb == 0) {
       return 1;
     }
-    if (sumX2 == 0 || sumY2 == 0) {
-      return 0;
-    }
-    return sumXY / Math.sqrt(sumX2 * sumY2);
+    return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
   }
 
   /** Raw sums, for shipping partial statistics between JVMs as plain fields. */

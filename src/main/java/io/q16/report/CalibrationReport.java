@@ -14,14 +14,6 @@ public final class CalibrationReport {
   private CalibrationReport() {}
 
   /**
-   * @param display per tensor (same order as {@code c.tensors()}), its |x| histogram summed down to
-   *     a few hundred bins over [0, max|x|], or null
-   */
-  public static byte[] html(Calibration c, long[][] display) {
-    return html(c, display, List.of());
-  }
-
-  /**
    * One pass of a calibration that ran a model (ONNX activations): its samples, its wall time and that
    * of its model stage (first task's start to last task's end; the rest is merging and, in the
    * histogram pass, the searches), and the shares of the tasks' summed time spent in each part of
@@ -31,7 +23,13 @@ public final class CalibrationReport {
       double runtime,
       double statistics, double copies, double sessionStart, double reading) {}
 
-  /** As {@link #html(Calibration, long[][])}, with the passes' times when a model was run ({@code passes} may be empty). */
+  /**
+   * The calibration page.
+   *
+   * @param display per tensor (same order as {@code c.tensors()}), its |x| histogram summed down to
+   *     a few hundred bins over [0, max|x|], or null
+   * @param passes the passes' times when a model was run (may be empty)
+   */
   public static byte[] html(Calibration c, long[][] display, List<Pass> passes) {
     HtmlReport r = new HtmlReport("Q16 calibration: " + c.source());
     r.paragraph("Method " + c.method() + ", scheme " + c.scheme() + ", KL profile " + c.klProfile() + ", up to "
@@ -67,8 +65,10 @@ public final class CalibrationReport {
     for (int t = 0; t < sqnr.length; t++) {
       Calibration.Entry e = c.tensors().get(t);
       names.add(e.name());
-      // Absent SQNR: exact (zero error) when there was a measurement, else unknown.
-      sqnr[t] = e.sqnrDb() != null ? e.sqnrDb() : e.mse() != null ? Double.POSITIVE_INFINITY : Double.NaN;
+      // Absent SQNR: exact (zero error) when there was a measurement of a signal, else unknown
+      // (an all-zero tensor has no signal), as in quantize's chart.
+      sqnr[t] = e.sqnrDb() != null ? e.sqnrDb()
+          : e.mse() != null && e.absmax() > 0 ? Double.POSITIVE_INFINITY : Double.NaN;
     }
     r.sqnrByLayer("SQNR per layer with the chosen thresholds (measured on the data)", names, sqnr);
     r.heading("Chosen thresholds");

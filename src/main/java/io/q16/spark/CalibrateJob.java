@@ -112,8 +112,10 @@ public final class CalibrateJob {
         // step at max|x|, finer than any search here needs.
         throw new IllegalArgumentException("--bins " + o.bins() + " is not a power of two in " + MIN_BINS + ".." + MAX_BINS);
       }
-      if (!(o.percentile() > 0 && o.percentile() <= 100)) {
-        throw new IllegalArgumentException("--percentile " + o.percentile() + " is outside (0, 100]");
+      // Below 50 a "threshold" would clip most values, and each tail's cut (--scheme asymmetric)
+      // would pass the other's.
+      if (!(o.percentile() >= 50 && o.percentile() <= 100)) {
+        throw new IllegalArgumentException("--percentile " + o.percentile() + " is outside [50, 100]");
       }
       return new Methods(Method.parse(o.method()), KlProfile.parse(o.klProfile()), globs, methods);
     } catch (IllegalArgumentException e) {

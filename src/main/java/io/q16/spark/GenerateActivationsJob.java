@@ -37,11 +37,20 @@ public final class GenerateActivationsJob {
     if (o.tensors() < 1 || o.samples() < 1 || o.values() < 1) {
       throw Errors.usage("--tensors, --samples and --values-per-sample must be at least 1");
     }
-    long rows = Math.multiplyExact((long) o.tensors(), o.samples());
-    long bytes = Math.multiplyExact(rows, 4L * o.values());
+    if (o.values() > (Integer.MAX_VALUE - 64) / 4) {
+      throw Errors.usage("--values-per-sample " + o.values() + " exceeds one Spark array of float32");
+    }
+    long rows;
+    long bytes;
+    try {
+      rows = Math.multiplyExact((long) o.tensors(), o.samples());
+      bytes = Math.multiplyExact(rows, 4L * o.values());
+    } catch (ArithmeticException e) {
+      throw Errors.usage("--tensors x --samples x --values-per-sample x 4 bytes overflows 2^63");
+    }
     // Files of about 128 MiB by default: several tasks, not thousands of small files.
     int partitions = o.partitions() > 0 ? o.partitions()
-        : (int) Math.max(1, Math.min(rows, (bytes + (128L << 20) - 1) / (128L << 20)));
+        : (int) Math.max(1, Math.min(Math.min(rows, Integer.MAX_VALUE), (bytes + (128L << 20) - 1) / (128L << 20)));
     partitions = (int) Math.min(partitions, rows);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     if (HadoopFs.statusOrNull(o.out(), conf) != null) {

@@ -36,6 +36,8 @@ import org.apache.hadoop.fs.Path;
  * or without the report's sums.
  */
 final class Incremental {
+  private static final java.util.regex.Pattern SHARD_PATH =
+      java.util.regex.Pattern.compile(QuantizeJob.SHARDS_DIR + "/[^/]+\\.parquet");
   /** Why a tensor is quantized again rather than reused. */
   enum Reason {
     NEW("not in the previous output"),
@@ -98,8 +100,15 @@ final class Incremental {
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw Errors.badFile(manifestPath, "previous manifest is not valid: " + e.getOriginalMessage());
     }
-    if (!Manifest.FORMAT.equals(m.format()) || m.shards() == null || m.tensors() == null) {
+    if (!Manifest.FORMAT.equals(m.format()) || m.shards() == null || m.tensors() == null || m.config() == null) {
       throw Errors.badFile(manifestPath, "is not a Q16 manifest");
+    }
+    for (Manifest.Shard sh : m.shards()) {
+      // Shards are read and copied from here: only files of its own shards/ folder.
+      if (sh.path() == null || !SHARD_PATH.matcher(sh.path()).matches() || sh.rows() < 0) {
+        throw Errors.badFile(manifestPath, "lists shard " + sh.path() + ", not a file of its " + QuantizeJob.SHARDS_DIR
+            + "/ folder");
+      }
     }
     String unusable = null;
     QuantizeReport.Report report = null;
@@ -147,6 +156,11 @@ final class Incremental {
       QuantizeReport.Tensor r = report.get(e.name());
       if (r == null || r.sumX2() == null || r.sumE2() == null || r.histogram() == null) {
         return "its report.json lacks the round-trip sums of tensor '" + e.name() + "'";
+      }
+      QuantizeReport.Histogram h = r.histogram();
+      if (!(h.hi() >= 0) || Float.isInfinite(h.hi()) || h.counts() == null
+          || h.counts().length != RoundTripStats.REPORT_BINS) {
+        return "its report.json has no " + RoundTripStats.REPORT_BINS + "-bin histogram of tensor '" + e.name() + "'";
       }
       List<Integer> shards = new ArrayList<>();
       for (int k = 0; k < e.chunks(); k++) {

@@ -55,8 +55,8 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
     this.quantized = quantized;
   }
 
-  /** The inputs of one sample. */
-  abstract Map<String, OrtModel.Tensor> inputs(T element, List<OrtModel.InputInfo> declared);
+  /** The inputs of one sample, for {@code floatModel} (open for the task). */
+  abstract Map<String, OrtModel.Tensor> inputs(T element, OrtModel floatModel);
 
   @Override
   public Iterator<OutputComparison> call(Integer partition, Iterator<T> elements) throws IOException {
@@ -65,9 +65,8 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
     Map<String, OutputComparison> out = new LinkedHashMap<>();
     try (OrtModel f = OrtModel.open(local(floatModel, c, temporary));
         OrtModel q = OrtModel.open(local(quantized, c, temporary))) {
-      List<OrtModel.InputInfo> declared = f.inputs();
       while (elements.hasNext()) {
-        Map<String, OrtModel.Tensor> in = inputs(elements.next(), declared);
+        Map<String, OrtModel.Tensor> in = inputs(elements.next(), f);
         Map<String, OrtModel.Tensor> a = f.run(in);
         Map<String, OrtModel.Tensor> b = q.run(in);
         for (Map.Entry<String, OrtModel.Tensor> e : a.entrySet()) {
@@ -124,6 +123,8 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
   static final class Generated extends OnnxCompare<Long> {
     private static final long serialVersionUID = 1L;
     private final InputGenerator generator;
+    /** The float model's declared inputs, read once per task (generation needs their types and shapes). */
+    private transient List<OrtModel.InputInfo> declared;
 
     Generated(Broadcast<HadoopConf> conf, ModelFiles floatModel, ModelFiles quantized, InputGenerator generator) {
       super(conf, floatModel, quantized);
@@ -131,17 +132,14 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
     }
 
     @Override
-    Map<String, OrtModel.Tensor> inputs(Long index, List<OrtModel.InputInfo> declared) {
+    Map<String, OrtModel.Tensor> inputs(Long index, OrtModel floatModel) {
+      if (declared == null) {
+        declared = floatModel.inputs();
+      }
       return generator.sample(declared, index);
     }
   }
 
-  /**
-   * Samples from a Parquet dataset: one row per sample, one column per model input holding its
-   * values as a flat array (row-major), and optionally {@code <input>__shape} with its shape (the format of {@link OnnxInputs});
-   * without it the declared shape is used, its one symbolic dimension (if any) inferred from the
-   * length.
-   */
   /** Samples from a model-inputs dataset ({@link OnnxInputs}), one model run each. */
   static final class Rows extends OnnxCompare<InternalRow> {
     private static final long serialVersionUID = 2L;
@@ -154,7 +152,7 @@ abstract class OnnxCompare<T> implements Function2<Integer, Iterator<T>, Iterato
     }
 
     @Override
-    Map<String, OrtModel.Tensor> inputs(InternalRow row, List<OrtModel.InputInfo> declared) {
+    Map<String, OrtModel.Tensor> inputs(InternalRow row, OrtModel floatModel) {
       if (batcher == null) {
         batcher = spec.batcher();
       }

@@ -266,7 +266,7 @@ public final class OnnxExportJob {
   }
 
   private static boolean isLayer(String op) {
-    return op.equals("Conv") || op.equals("ConvTranspose") || op.equals("Gemm") || op.equals("MatMul");
+    return io.q16.format.OnnxActivations.QUANTIZABLE.contains(op);
   }
 
   /** Nodes (by first output) whose weight stays float: they keep reading float activations too. */

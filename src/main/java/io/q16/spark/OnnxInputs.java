@@ -398,6 +398,10 @@ public final class OnnxInputs {
       String column = given == null ? in.name() : in.name() + SHAPE_SUFFIX;
       long[] shape;
       if (given == null) {
+        if (declared == null) {
+          throw bad(file, row, in.name() + SHAPE_SUFFIX, "is null, and model input '" + in.name()
+              + "' declares no shape to fall back to");
+        }
         shape = declared.clone();
         if (shape.length > 0 && shape[0] < 0) {
           shape[0] = 1;

@@ -131,12 +131,9 @@ public final class OnnxVerifyJob {
       }
     } else {
       inputs = o.generate() + " generated samples (seed " + o.seed() + ")";
-      List<Long> ids = new ArrayList<>();
-      for (long i = 0; i < o.generate(); i++) {
-        ids.add(i);
-      }
       InputGenerator gen = new InputGenerator(o.seed(), o.dims(), o.ranges());
-      parts = jsc.parallelize(ids, (int) Math.max(1, Math.min(parallelism, o.generate())))
+      // Sample ids made on the executors, not N boxed longs shipped from the driver.
+      parts = spark.range(0, o.generate(), 1, (int) Math.max(1, Math.min(parallelism, o.generate()))).javaRDD()
           .mapPartitionsWithIndex(new OnnxCompare.Generated(hconf, floatFiles, quantFiles, gen), false)
           .collect();
     }

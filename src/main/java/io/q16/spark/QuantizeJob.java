@@ -251,9 +251,10 @@ public final class QuantizeJob {
         copyOf[s] = previous.copyOf(plan, chunksOf.get(s), reused, options.compression());
       }
       long t2 = System.nanoTime();
-      ChunkOutcome[] outcomes = quantizePass(plan, hadoopConf, specs, params, absmax, out, previous, reused, copyOf);
+      ChunkOutcome[] outcomes =
+          quantizePass(plan, chunksOf, hadoopConf, specs, params, absmax, out, previous, reused, copyOf);
       long t3 = System.nanoTime();
-      List<Manifest.Shard> shards = commitShards(plan, out, hadoopConf, previous, copyOf);
+      List<Manifest.Shard> shards = commitShards(plan, chunksOf, out, hadoopConf, previous, copyOf);
       Measured measured = Measured.of(plan, outcomes, absmax, reused, previous);
       Manifest manifest = manifest(model, plan, specs, stats, params, calibrated, outcomes, shards, measured, previous,
           reused);
@@ -374,26 +375,24 @@ public final class QuantizeJob {
    * previous output, the others are read and quantized. Outcomes by chunk id; null for the chunks
    * of copied shards.
    */
-  private ChunkOutcome[] quantizePass(Plan plan, Broadcast<HadoopConf> conf, TensorSpec[] specs, QuantParams[] params,
-      float[] absmax, OutputDir out, Incremental previous, boolean[] reused, int[] copyOf) {
+  private ChunkOutcome[] quantizePass(Plan plan, List<List<Integer>> chunksOf, Broadcast<HadoopConf> conf,
+      TensorSpec[] specs, QuantParams[] params, float[] absmax, OutputDir out, Incremental previous, boolean[] reused,
+      int[] copyOf) {
     ChunkOutcome[] byId = new ChunkOutcome[plan.chunks().size()];
-    List<List<ChunkTask>> perShard = new ArrayList<>();
-    for (int s = 0; s < plan.shardCount(); s++) {
-      perShard.add(new ArrayList<>());
-    }
-    for (int i = 0; i < plan.chunks().size(); i++) {
-      Chunk c = plan.chunks().get(i);
-      ChunkTask task = ChunkTask.of(plan, i);
-      if (reused[c.tensor()]) {
-        task.setPreviousShard(previous.location(task.getTensor(), c.index()).path());
-      }
-      perShard.get(c.shard()).add(task);
-    }
     List<ShardTask> shards = new ArrayList<>();
-    for (int s = 0; s < perShard.size(); s++) {
-      if (copyOf[s] < 0) {
-        shards.add(new ShardTask(s, perShard.get(s)));
+    for (int s = 0; s < chunksOf.size(); s++) {
+      if (copyOf[s] >= 0) {
+        continue;
       }
+      List<ChunkTask> tasks = new ArrayList<>();
+      for (int id : chunksOf.get(s)) {
+        ChunkTask task = ChunkTask.of(plan, id);
+        if (reused[task.getTensorId()]) {
+          task.setPreviousShard(previous.location(task.getTensor(), task.getChunk()).path());
+        }
+        tasks.add(task);
+      }
+      shards.add(new ShardTask(s, tasks));
     }
     if (shards.isEmpty()) {
       return byId;
@@ -446,8 +445,8 @@ public final class QuantizeJob {
    * Gives Spark's part files their plan names and checksums them on executors; copies the shards
    * an incremental run reuses whole, checking each against the previous manifest's checksum.
    */
-  private List<Manifest.Shard> commitShards(Plan plan, OutputDir out, Broadcast<HadoopConf> conf,
-      Incremental previous, int[] copyOf) throws IOException {
+  private List<Manifest.Shard> commitShards(Plan plan, List<List<Integer>> chunksOf, OutputDir out,
+      Broadcast<HadoopConf> conf, Incremental previous, int[] copyOf) throws IOException {
     if (plan.shardCount() == 0) {
       return List.of();
     }
@@ -463,7 +462,6 @@ public final class QuantizeJob {
             new Path(dir, shardName(s, plan.shardCount())).toString()));
       }
     }
-    String[] names = new String[plan.shardCount()];
     FileChecksum[] sums = new FileChecksum[plan.shardCount()];
     if (written.isEmpty()) {
       fs.mkdirs(dir);
@@ -506,14 +504,10 @@ public final class QuantizeJob {
         sums[s] = sum;
       }
     }
-    long[] rows = new long[plan.shardCount()];
-    for (Chunk c : plan.chunks()) {
-      rows[c.shard()]++;
-    }
     List<Manifest.Shard> shards = new ArrayList<>();
-    for (int s = 0; s < names.length; s++) {
+    for (int s = 0; s < sums.length; s++) {
       shards.add(new Manifest.Shard(SHARDS_DIR + "/" + shardName(s, plan.shardCount()), sums[s].getBytes(),
-          Crc32c.hex(sums[s].getCrc32c()), rows[s]));
+          Crc32c.hex(sums[s].getCrc32c()), chunksOf.get(s).size()));
     }
     return shards;
   }

@@ -3,12 +3,8 @@ package io.q16.spark;
 import io.q16.fs.HadoopFs;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.util.zip.CRC32C;
-import org.apache.hadoop.fs.ChecksumFileSystem;
-import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.Function;
 import org.apache.spark.broadcast.Broadcast;
@@ -37,7 +33,11 @@ final class ShardCopy implements Serializable {
     return to;
   }
 
-  /** Executor side: copies one shard, returning the size and CRC-32C of the bytes written. */
+  /**
+   * Executor side: copies one shard through {@link ExportFunction#writeFile} (an attempt-unique
+   * temporary name renamed into place, checksummed as it is written), returning the size and
+   * CRC-32C of what it wrote.
+   */
   static final class Copier implements Function<ShardCopy, FileChecksum> {
     private static final long serialVersionUID = 1L;
 
@@ -48,29 +48,15 @@ final class ShardCopy implements Serializable {
     }
 
     @Override
-    public FileChecksum call(ShardCopy c) {
+    public FileChecksum call(ShardCopy c) throws IOException {
+      Configuration hadoop = conf.value().get();
       Path from = new Path(c.from());
       Path to = new Path(c.to());
-      FileSystem out = HadoopFs.fileSystem(to, conf.value().get());
-      // No .crc side file on the local file system: shards written by Spark have none either.
-      if (out instanceof ChecksumFileSystem local) {
-        out = local.getRawFileSystem();
+      FileChecksum written;
+      try (InputStream in = HadoopFs.fileSystem(from, hadoop).open(from)) {
+        written = ExportFunction.writeFile(hadoop, to.getParent().toString(), to.getName(), in::transferTo);
       }
-      CRC32C crc = new CRC32C();
-      long n = 0;
-      byte[] buf = new byte[1 << 20];
-      // overwrite: a retried task finds its own partial copy in the staging directory.
-      try (InputStream in = HadoopFs.fileSystem(from, conf.value().get()).open(from);
-          OutputStream os = out.create(to, true)) {
-        for (int r; (r = in.read(buf)) > 0; ) {
-          os.write(buf, 0, r);
-          crc.update(buf, 0, r);
-          n += r;
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot copy previous shard " + c.from() + " to " + c.to(), e);
-      }
-      return new FileChecksum(c.to(), n, (int) crc.getValue());
+      return new FileChecksum(c.to(), written.getBytes(), written.getCrc32c());
     }
   }
 }

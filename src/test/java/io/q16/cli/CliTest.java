@@ -211,6 +211,20 @@ class CliTest extends SparkTestBase {
         "--chunk-mb", "4");
     assertThat(chunks.code()).isEqualTo(2);
     assertThat(chunks.err()).contains("--chunk-mb applies to a model's weights");
+    Run channels = q16("calibrate", "--activations", tmp.resolve("acts").toString(), "--out", tmp.resolve("c").toString(),
+        "--granularity", "channel");
+    assertThat(channels.code()).isEqualTo(2);
+    assertThat(channels.err()).contains("--granularity applies to a model's weights");
+    Run pct = q16("calibrate", "m.safetensors", "--out", tmp.resolve("c").toString(), "--method", "percentile",
+        "--percentile", "30");
+    assertThat(pct.code()).isEqualTo(2);
+    assertThat(pct.err()).contains("--percentile 30.0 is outside [50, 100]");
+    // Sizes whose product overflows are a usage error, not an internal one.
+    Run huge = q16("generate", "activations", "--out", tmp.resolve("a").toString(), "--tensors", "1000000",
+        "--samples", "1000000000", "--values-per-sample", "100000000");
+    assertThat(huge.code()).as(huge.err()).isEqualTo(2);
+    assertThat(huge.err()).contains("overflows");
+    assertThat(tmp.resolve("a")).doesNotExist();
   }
 
   @Test

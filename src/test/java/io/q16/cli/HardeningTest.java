@@ -106,15 +106,12 @@ class HardeningTest extends SparkTestBase {
   // ---------------------------------------------------------------------------------------------
   // safetensors: lying headers, through the command line
 
-  /** A file of an 8-byte length (as given), the header bytes and {@code dataBytes} zero bytes. */
   static byte[] file(long declaredLength, byte[] header, int dataBytes) {
-    return ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN)
-        .putLong(declaredLength).put(header).array();
+    return Models.rawFile(declaredLength, header, dataBytes);
   }
 
   static byte[] file(String header, int dataBytes) {
-    byte[] h = header.getBytes(StandardCharsets.UTF_8);
-    return file(h.length, h, dataBytes);
+    return Models.rawFile(header, dataBytes);
   }
 
   static String entry(String name, String dtype, String shape, String offsets) {

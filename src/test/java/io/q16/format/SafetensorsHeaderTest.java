@@ -9,8 +9,6 @@ import io.q16.tensor.TensorInfo;
 import io.q16.testing.Models;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -27,14 +25,11 @@ class SafetensorsHeaderTest {
 
   /** A file made of an 8-byte length (as given), a header text and {@code dataBytes} zero bytes. */
   static byte[] file(long declaredLength, String header, int dataBytes) {
-    byte[] h = header.getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
-    b.putLong(declaredLength).put(h);
-    return b.array();
+    return io.q16.testing.Models.rawFile(declaredLength, header.getBytes(StandardCharsets.UTF_8), dataBytes);
   }
 
   static byte[] file(String header, int dataBytes) {
-    return file(header.getBytes(StandardCharsets.UTF_8).length, header, dataBytes);
+    return io.q16.testing.Models.rawFile(header, dataBytes);
   }
 
   @Test

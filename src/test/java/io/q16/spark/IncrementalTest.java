@@ -211,6 +211,13 @@ class IncrementalTest extends SparkTestBase {
     assertThatThrownBy(() -> run(options(model, tmp.resolve("x"), List.of(), "none")
         .incremental(tmp.resolve("nothing").toString(), true)))
         .isInstanceOf(Q16Exception.class).hasMessageContaining("is not a Q16 output");
+    // A previous manifest naming a shard outside its own folder is refused before anything is read.
+    Path manifest = prev.resolve("manifest.json");
+    Files.writeString(manifest, Files.readString(manifest).replaceFirst("\"shards/shard-00000-of-00009.parquet\"",
+        "\"../../elsewhere.parquet\""));
+    assertThatThrownBy(() -> run(options(model, tmp.resolve("y"), List.of(), "none").incremental(prev.toString(), true)))
+        .isInstanceOf(Q16Exception.class).hasMessageContaining("not a file of its shards/ folder");
+    assertThat(tmp.resolve("y")).doesNotExist();
     QuantizeJob.Result first = run(options(model, tmp.resolve("first"), List.of(), "none")
         .incremental(tmp.resolve("first").toString(), false));
     assertThat(first.reuse()).isNull();

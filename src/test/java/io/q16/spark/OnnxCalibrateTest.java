@@ -336,6 +336,23 @@ class OnnxCalibrateTest extends SparkTestBase {
     return new Path[] {model("model", false), inputs};
   }
 
+  @Test
+  void aNullShapeCellForAnInputWithoutADeclaredShapeIsAClearError() {
+    // A model input whose ValueInfo declares no shape, and a row whose x__shape cell is null:
+    // nothing to fall back to (this was a NullPointerException, exit 70).
+    io.q16.format.OnnxActivations.Input x = new io.q16.format.OnnxActivations.Input("x",
+        io.q16.format.OnnxSchema.FLOAT, null, null);
+    OnnxInputs.Batcher b = new OnnxInputs.Spec(new io.q16.format.OnnxActivations.Input[] {x},
+        new int[] {OnnxInputs.FLOAT}, 1, "file:/d").batcher();
+    org.apache.spark.sql.catalyst.InternalRow row = new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(
+        new Object[] {org.apache.spark.sql.catalyst.util.ArrayData.toArrayData(new float[] {1f, 2f}), null,
+            org.apache.spark.unsafe.types.UTF8String.fromString("file:/d/part-0.parquet"), 3L});
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.decode(row))
+        .isInstanceOf(io.q16.Q16Exception.class)
+        .hasMessageContaining("file:/d/part-0.parquet")
+        .hasMessageContaining("row 3: column 'x__shape' is null, and model input 'x' declares no shape");
+  }
+
   static Stream<Arguments> badInputs() {
     return Stream.of(
         Arguments.of("missing input column", (Bad) (t, d) -> t.withModel(t.write("nocol",

@@ -155,6 +155,10 @@ class OnnxExportTest extends SparkTestBase {
     assertThat(r.code()).as(r.err()).isEqualTo(3);
     assertThat(r.err().strip().lines()).hasSize(1);
     assertThat(r.err()).contains(bad.toString()).contains("'x'").contains("element 7 is null");
+    // An input range is LO:HI, not one number nor three.
+    for (String range : List.of("x=5", "x=1:2:3")) {
+      assertThat(CliTestAccess.q16("verify", e.toString(), "--generate-inputs", "2", "--input-range", range)).isEqualTo(2);
+    }
   }
 
   @Test

@@ -98,6 +98,21 @@ public final class Models {
     return n;
   }
 
+  /**
+   * Raw safetensors bytes, for corrupt files: an 8-byte length (as given, true or not), the header
+   * bytes and {@code dataBytes} zero bytes.
+   */
+  public static byte[] rawFile(long declaredLength, byte[] header, int dataBytes) {
+    return java.nio.ByteBuffer.allocate(8 + header.length + dataBytes).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .putLong(declaredLength).put(header).array();
+  }
+
+  /** As {@link #rawFile(long, byte[], int)} with the header's true UTF-8 length. */
+  public static byte[] rawFile(String header, int dataBytes) {
+    byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return rawFile(h.length, h, dataBytes);
+  }
+
   /** Writes {@code tensors} (in the given order) as one safetensors file. */
   public static Path write(Path file, List<T> tensors) throws IOException {
     List<SafetensorsWriter.Entry> entries = new ArrayList<>();
